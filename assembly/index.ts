@@ -1,0 +1,8 @@
+// The exports of the WASM core. The TypeScript facade (src/core.ts) declares the same signatures.
+export { alloc, free, zeroF32, copyF32, firstNonFiniteF32 } from "./memory";
+export { rngSeed, rngUniformF32, rngNormalF32, rngBelow } from "./random";
+export { linearForward, linearBackwardInput, linearBackwardParams } from "./gemm";
+export { activationForward, activationBackward } from "./activations";
+export { lossForward, lossBackward } from "./losses";
+export { optimizerStep, optimizerZeroGrad } from "./optimizers";
+export { networkForward, networkBackward, networkZeroGrad, networkTrainStep } from "./network";

@@ -1,0 +1,36 @@
+// Raw blocks of linear memory for the TypeScript facade. Every block handed out here has one owner on the
+// JS side that frees it; nothing in the kernels allocates.
+
+export function alloc(bytes: usize): usize {
+  const ptr = heap.alloc(bytes);
+  memory.fill(ptr, 0, bytes);
+  return ptr;
+}
+
+export function free(ptr: usize): void {
+  heap.free(ptr);
+}
+
+export function zeroF32(ptr: usize, count: i32): void {
+  memory.fill(ptr, 0, <usize>count << 2);
+}
+
+export function copyF32(dst: usize, src: usize, count: i32): void {
+  memory.copy(dst, src, <usize>count << 2);
+}
+
+/** Index of the first NaN or ±Infinity in `count` floats at `ptr`, or -1 when all are finite. */
+export function firstNonFiniteF32(ptr: usize, count: i32): i32 {
+  // x - x is 0 for finite x and NaN for NaN/Infinity, so one comparison per lane finds both.
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const v = v128.load(ptr + (<usize>i << 2));
+    const d = f32x4.sub(v, v);
+    if (v128.any_true(f32x4.ne(d, d))) break;
+  }
+  for (; i < count; i++) {
+    const x = load<f32>(ptr + (<usize>i << 2));
+    if (x - x != 0) return i;
+  }
+  return -1;
+}

@@ -1,0 +1,166 @@
+// Loads the WASM core and owns its linear memory: blocks with one owner each, views that survive growth,
+// and one scratch area for data staged within a single call.
+import { coreWasmBase64 } from './generated/core-wasm.js';
+import { BackpropError } from './errors.js';
+
+type Ptr = number;
+
+/** The exports of assembly/index.ts. */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): Ptr;
+  free(ptr: Ptr): void;
+  zeroF32(ptr: Ptr, count: number): void;
+  copyF32(dst: Ptr, src: Ptr, count: number): void;
+  firstNonFiniteF32(ptr: Ptr, count: number): number;
+  rngSeed(state: Ptr, seed: number): void;
+  rngUniformF32(state: Ptr, out: Ptr, count: number, low: number, high: number): void;
+  rngNormalF32(state: Ptr, out: Ptr, count: number, mean: number, std: number): void;
+  rngBelow(state: Ptr, bound: number): number;
+  linearForward(x: Ptr, weight: Ptr, bias: Ptr, z: Ptr, batch: number, inF: number, outF: number): void;
+  linearBackwardInput(gradZ: Ptr, weight: Ptr, gradX: Ptr, batch: number, inF: number, outF: number): void;
+  linearBackwardParams(
+    gradZ: Ptr, x: Ptr, gradWeight: Ptr, gradBias: Ptr, batch: number, inF: number, outF: number,
+  ): void;
+  activationForward(kind: number, param: number, z: Ptr, a: Ptr, n: number): void;
+  activationBackward(kind: number, param: number, z: Ptr, a: Ptr, gradA: Ptr, gradZ: Ptr, n: number): void;
+  lossForward(kind: number, reduction: number, pred: Ptr, target: Ptr, n: number): number;
+  lossBackward(kind: number, reduction: number, pred: Ptr, target: Ptr, grad: Ptr, n: number): void;
+  optimizerStep(block: Ptr): void;
+  optimizerZeroGrad(block: Ptr): void;
+  networkForward(plan: Ptr, layers: number, batch: number): void;
+  networkBackward(plan: Ptr, layers: number, batch: number, needInputGrad: number): void;
+  networkZeroGrad(plan: Ptr, layers: number): void;
+  networkTrainStep(
+    plan: Ptr, layers: number, batch: number, lossKind: number, reduction: number, target: Ptr, optimizer: Ptr,
+  ): number;
+}
+
+let core: CoreExports | null = null;
+let loading: Promise<void> | null = null;
+
+function wasmBytes(): Uint8Array<ArrayBuffer> {
+  const text = atob(coreWasmBase64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/** Loads the WASM core. Idempotent: later calls return the same promise. */
+export function init(): Promise<void> {
+  if (core) return Promise.resolve();
+  loading ??= WebAssembly.instantiate(wasmBytes(), {}).then(
+    ({ instance }) => {
+      core = instance.exports as unknown as CoreExports;
+    },
+    (error: unknown) => {
+      loading = null;
+      throw new BackpropError(
+        'NOT_INITIALIZED',
+        `backprop-wasm could not compile its WebAssembly core: ${String(error)}. ` +
+          "A page with a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src.",
+      );
+    },
+  );
+  return loading;
+}
+
+/** Loads the WASM core synchronously (Node, workers; browsers may refuse on the main thread). */
+export function initSync(): void {
+  if (core) return;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes()), {});
+  core = instance.exports as unknown as CoreExports;
+}
+
+export function isInitialized(): boolean {
+  return core !== null;
+}
+
+export function getCore(): CoreExports {
+  if (!core) {
+    throw new BackpropError('NOT_INITIALIZED', 'backprop-wasm is not initialised: call `await init()` first.');
+  }
+  return core;
+}
+
+let heapCache: Float32Array | null = null;
+
+/** A Float32Array over all of linear memory, re-created after the memory has grown. */
+export function heapF32(): Float32Array {
+  const buffer = getCore().memory.buffer;
+  if (heapCache === null || heapCache.buffer !== buffer) heapCache = new Float32Array(buffer);
+  return heapCache;
+}
+
+/** A view of `length` floats at `ptr`. Valid until the memory grows: take a new one after any allocation. */
+export function viewF32(ptr: Ptr, length: number): Float32Array {
+  return new Float32Array(getCore().memory.buffer, ptr, length);
+}
+
+export function writeF32(ptr: Ptr, values: ArrayLike<number>): void {
+  heapF32().set(values, ptr >>> 2);
+}
+
+export function readF32(ptr: Ptr, length: number): Float32Array {
+  return heapF32().slice(ptr >>> 2, (ptr >>> 2) + length);
+}
+
+const stats = { liveBytes: 0, liveObjects: 0 };
+
+/** A block of linear memory with one owner, who calls free() exactly once. */
+export class WasmBlock {
+  readonly ptr: Ptr;
+  readonly bytes: number;
+  private freed = false;
+
+  constructor(bytes: number) {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    this.ptr = allocate(size);
+    this.bytes = size;
+    stats.liveBytes += size;
+    stats.liveObjects += 1;
+  }
+
+  get isFreed(): boolean {
+    return this.freed;
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    stats.liveBytes -= this.bytes;
+    stats.liveObjects -= 1;
+    getCore().free(this.ptr);
+  }
+}
+
+function allocate(bytes: number): Ptr {
+  try {
+    return getCore().alloc(bytes);
+  } catch (error) {
+    throw new BackpropError('OUT_OF_MEMORY', `could not allocate ${bytes} bytes of WASM memory (${String(error)})`);
+  }
+}
+
+/** Sizes of the WASM memory and of what backprop-wasm objects own in it. */
+export function memoryStats(): { wasmBytes: number; liveBytes: number; liveObjects: number } {
+  return { wasmBytes: getCore().memory.buffer.byteLength, ...stats };
+}
+
+let scratch: WasmBlock | null = null;
+
+/** Scratch memory for data staged within one call; the next call to scratchF32 may reuse it. */
+export function scratchF32(floats: number): Ptr {
+  const bytes = floats * 4;
+  if (scratch === null || scratch.bytes < bytes) {
+    scratch?.free();
+    scratch = null;
+    scratch = new WasmBlock(Math.max(bytes, 4096));
+  }
+  return scratch.ptr;
+}
+
+/** Rounds a float count up so that an array placed after it starts 16-byte aligned. */
+export function alignFloats(count: number): number {
+  return Math.ceil(count / 4) * 4;
+}

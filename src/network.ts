@@ -1,0 +1,256 @@
+// A sequence of layers run by the WASM core from a plan (see assembly/network.ts for the row layout).
+import { WasmBlock, alignFloats, getCore, readF32, scratchF32 } from './core.js';
+import { BackpropError, describeValue } from './errors.js';
+import { type FlatRows, type MatrixInput, checkOptionKeys, stageFinite, toFlatRows } from './input.js';
+import { Layer, LayerKind, Linear, Parameter } from './layers.js';
+import { Loss } from './losses.js';
+import { Optimizer } from './optimizers.js';
+import { Generator } from './random.js';
+
+// Byte offsets of one plan row; mirror PLAN_* in assembly/network.ts.
+const PLAN_ROW_WORDS = 12;
+const enum Plan {
+  Kind = 0, In, Out, Weight, Bias, WeightGrad, BiasGrad, Input, Output, GradInput, GradOutput, Param,
+}
+
+export interface NetworkOptions {
+  /** Re-initialise every Linear layer, in order, from a Generator with this seed. */
+  seed?: number;
+}
+
+/** A feed-forward stack of layers, like torch.nn.Sequential. */
+export class Network {
+  readonly layers: readonly Layer[];
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** widths[k] is the width of layer k's input; widths[layers.length] the network's output width. */
+  private readonly widths: readonly number[];
+  private plan: WasmBlock | null;
+  private activations: WasmBlock | null = null;
+  private batchCapacity = 0;
+  private offsets = { acts: [] as number[], grads: [] as number[] };
+  /** Batch size whose forward pass the activation buffers hold (0: none), so backward() can run. */
+  private heldBatch = 0;
+
+  constructor(layers: Layer[], options: NetworkOptions = {}) {
+    checkOptionKeys(options, ['seed'], 'Network');
+    this.widths = Network.chainWidths(layers);
+    const generator = options.seed === undefined ? null : new Generator(options.seed);
+    this.layers = Object.freeze([...layers]);
+    this.inFeatures = this.widths[0];
+    this.outFeatures = this.widths[layers.length];
+    try {
+      for (const layer of layers) {
+        if (layer instanceof Linear && generator) layer.resetParameters(generator);
+      }
+    } finally {
+      generator?.dispose();
+    }
+    for (const layer of layers) if (layer instanceof Linear) layer.ownedByNetwork = true;
+    this.plan = new WasmBlock(layers.length * PLAN_ROW_WORDS * 4);
+    this.writePlan();
+  }
+
+  /** Checks the layers and returns the width before each layer and after the last. */
+  private static chainWidths(layers: unknown): number[] {
+    if (!Array.isArray(layers) || layers.length === 0) {
+      throw new BackpropError('BAD_TYPE', `expected a non-empty array of layers, got ${describeValue(layers)}`);
+    }
+    const seen = new Set<Layer>();
+    layers.forEach((layer, k) => {
+      if (!(layer instanceof Layer)) {
+        throw new BackpropError('BAD_TYPE', `expected layers[${k}] to be a Layer (Linear, Relu, …), got ${describeValue(layer)}`);
+      }
+      if (layer instanceof Linear) {
+        layer.assertAlive();
+        if (layer.ownedByNetwork || seen.has(layer)) {
+          throw new BackpropError('BAD_OPTION', `layers[${k}] (${layer}) already belongs to a network; create a new Linear`);
+        }
+        seen.add(layer);
+      }
+    });
+    const first = layers.find((l): l is Linear => l instanceof Linear);
+    if (!first) throw new BackpropError('BAD_OPTION', 'a Network needs at least one Linear layer to know its input size');
+    const widths = [first.inFeatures];
+    layers.forEach((layer: Layer, k: number) => {
+      const width = widths[k];
+      if (layer instanceof Linear) {
+        if (layer.inFeatures !== width) {
+          throw new BackpropError(
+            'SHAPE_MISMATCH',
+            `layers[${k}] (${layer}) expects ${layer.inFeatures} inputs, but ` +
+              (k === 0 ? 'the network input' : `layers[${k - 1}] (${layers[k - 1]})`) + ` gives ${width}`,
+          );
+        }
+        widths.push(layer.outFeatures);
+      } else {
+        widths.push(width);
+      }
+    });
+    return widths;
+  }
+
+  /** Offsets (in floats) of each layer's activation and gradient buffers for `capacity` rows. */
+  private bufferOffsets(capacity: number): { acts: number[]; grads: number[]; total: number } {
+    let total = 0;
+    const place = () => this.widths.map((w) => { const at = total; total += alignFloats(capacity * w); return at; });
+    const acts = place();
+    const grads = place();
+    return { acts, grads, total };
+  }
+
+  /** Writes the plan rows: kernels, sizes and pointers to parameters and batch buffers. */
+  private writePlan(): void {
+    const plan = this.alivePlan();
+    const base = this.activations?.ptr ?? 0;
+    const { acts, grads } = this.offsets;
+    const rows = new Int32Array(this.layers.length * PLAN_ROW_WORDS);
+    const params = new Float32Array(rows.buffer);
+    this.layers.forEach((layer, k) => {
+      const r = k * PLAN_ROW_WORDS;
+      rows[r + Plan.Kind] = layer.kind;
+      rows[r + Plan.In] = this.widths[k];
+      rows[r + Plan.Out] = this.widths[k + 1];
+      if (layer instanceof Linear) {
+        const p = layer.pointers();
+        rows[r + Plan.Weight] = p.weight;
+        rows[r + Plan.Bias] = p.bias;
+        rows[r + Plan.WeightGrad] = p.weightGrad;
+        rows[r + Plan.BiasGrad] = p.biasGrad;
+      }
+      if (this.activations) {
+        rows[r + Plan.Input] = base + acts[k] * 4;
+        rows[r + Plan.Output] = base + acts[k + 1] * 4;
+        rows[r + Plan.GradInput] = base + grads[k] * 4;
+        rows[r + Plan.GradOutput] = base + grads[k + 1] * 4;
+      }
+      params[r + Plan.Param] = layer.kernelParam;
+    });
+    new Int32Array(getCore().memory.buffer, plan, rows.length).set(rows);
+  }
+
+  /** Grows the batch buffers to hold `batch` rows. Forgets the held forward pass when it reallocates. */
+  private ensureCapacity(batch: number): void {
+    if (batch <= this.batchCapacity) return;
+    const offsets = this.bufferOffsets(batch);
+    const grown = new WasmBlock(offsets.total * 4); // allocate first: on failure nothing has changed
+    this.activations?.free();
+    this.activations = grown;
+    this.batchCapacity = batch;
+    this.offsets = offsets;
+    this.heldBatch = 0;
+    this.writePlan();
+  }
+
+  private bufferPtr(which: 'acts' | 'grads', k: number): number {
+    return this.activations!.ptr + this.offsets[which][k] * 4;
+  }
+
+  private alivePlan(): number {
+    if (!this.plan) throw new BackpropError('DISPOSED', 'this Network has been disposed');
+    return this.plan.ptr;
+  }
+
+  /** Stages x (and a target) in scratch memory, checked, before anything of the network is touched. */
+  private stageBatch(x: MatrixInput, target?: MatrixInput): { batch: number; xPtr: number; targetPtr: number } {
+    const xRows = toFlatRows(x, 'x', this.inFeatures);
+    let targetRows: FlatRows | null = null;
+    if (target !== undefined) {
+      targetRows = toFlatRows(target, 'target', this.outFeatures);
+      if (targetRows.rows !== xRows.rows) {
+        throw new BackpropError(
+          'SHAPE_MISMATCH',
+          `expected target to have ${xRows.rows} rows of ${this.outFeatures} (one per row of x), got ${targetRows.rows}`,
+        );
+      }
+    }
+    const xFloats = alignFloats(xRows.values.length);
+    const xPtr = scratchF32(xFloats + (targetRows?.values.length ?? 0));
+    const targetPtr = xPtr + xFloats * 4;
+    stageFinite(xRows, xPtr, 'x', this.inFeatures);
+    if (targetRows) stageFinite(targetRows, targetPtr, 'target', this.outFeatures);
+    return { batch: xRows.rows, xPtr, targetPtr };
+  }
+
+  /** Runs the layers on x ([batch, inFeatures]) and returns a new Float32Array [batch, outFeatures]. */
+  forward(x: MatrixInput): Float32Array {
+    const plan = this.alivePlan();
+    const { batch, xPtr } = this.stageBatch(x);
+    this.ensureCapacity(batch);
+    const core = getCore();
+    core.copyF32(this.bufferPtr('acts', 0), xPtr, batch * this.inFeatures);
+    core.networkForward(plan, this.layers.length, batch);
+    this.heldBatch = batch;
+    return readF32(this.bufferPtr('acts', this.layers.length), batch * this.outFeatures);
+  }
+
+  /** Back-propagates ∂L/∂output of the last forward(); adds to every parameter's grad; returns ∂L/∂x. */
+  backward(gradOutput: MatrixInput): Float32Array {
+    const plan = this.alivePlan();
+    if (this.heldBatch === 0) throw new BackpropError('BAD_STATE', 'backward() needs a forward() first');
+    const rows = toFlatRows(gradOutput, 'gradOutput', this.outFeatures);
+    if (rows.rows !== this.heldBatch) {
+      throw new BackpropError(
+        'SHAPE_MISMATCH',
+        `expected gradOutput of ${this.heldBatch} rows of ${this.outFeatures} (the last forward's output), got ${rows.rows} rows`,
+      );
+    }
+    const ptr = scratchF32(rows.values.length);
+    stageFinite(rows, ptr, 'gradOutput', this.outFeatures);
+    const core = getCore();
+    core.copyF32(this.bufferPtr('grads', this.layers.length), ptr, rows.values.length);
+    core.networkBackward(plan, this.layers.length, this.heldBatch, 1);
+    return readF32(this.bufferPtr('grads', 0), this.heldBatch * this.inFeatures);
+  }
+
+  /** Sets every parameter's gradient to zero. */
+  zeroGrad(): void {
+    getCore().networkZeroGrad(this.alivePlan(), this.layers.length);
+  }
+
+  /** zeroGrad, forward, loss, backward and optimizer.step() in one pass through WASM; returns the loss
+   *  before the step. */
+  trainStep(x: MatrixInput, target: MatrixInput, loss: Loss, optimizer: Optimizer): number {
+    const plan = this.alivePlan();
+    if (!(loss instanceof Loss)) {
+      throw new BackpropError('BAD_TYPE', `expected loss to be a Loss (e.g. new MSELoss()), got ${describeValue(loss)}`);
+    }
+    if (!(optimizer instanceof Optimizer)) {
+      throw new BackpropError('BAD_TYPE', `expected optimizer to be an Optimizer (e.g. new SGD(...)), got ${describeValue(optimizer)}`);
+    }
+    const optimizerPtr = optimizer.readyBlock();
+    const { batch, xPtr, targetPtr } = this.stageBatch(x, target);
+    this.ensureCapacity(batch);
+    const core = getCore();
+    core.copyF32(this.bufferPtr('acts', 0), xPtr, batch * this.inFeatures);
+    const value = core.networkTrainStep(
+      plan, this.layers.length, batch, loss.kernelKind, loss.reductionCode, targetPtr, optimizerPtr,
+    );
+    this.heldBatch = batch;
+    return value;
+  }
+
+  /** Every parameter, named as PyTorch's state_dict of the equivalent nn.Sequential ('0.weight', ...). */
+  parameters(): Parameter[] {
+    this.alivePlan();
+    return this.layers.flatMap((layer, k) => layer.parameters().map((p) => p.withName(`${k}.${p.name}`)));
+  }
+
+  get disposed(): boolean {
+    return this.plan === null;
+  }
+
+  /** Frees the network's WASM memory and that of its layers. */
+  dispose(): void {
+    if (!this.plan) return;
+    this.plan.free();
+    this.plan = null;
+    this.activations?.free();
+    this.activations = null;
+    for (const layer of this.layers) layer.dispose();
+  }
+
+  toString(): string {
+    return `Network(\n${this.layers.map((l, k) => `  (${k}): ${l}`).join('\n')}\n)`;
+  }
+}

@@ -1,0 +1,171 @@
+// Optimizers: hyper-parameters, the parameter table and per-parameter state live in one WASM block that
+// assembly/optimizers.ts reads (OPT_* offsets there mirror the ones here).
+import { WasmBlock, alignFloats, getCore } from './core.js';
+import { BackpropError, describeValue } from './errors.js';
+import { checkOptionKeys, requireFiniteNumber } from './input.js';
+import { Parameter } from './layers.js';
+
+const HEADER_BYTES = 64;
+const ROW_BYTES = 20;
+const enum Header { Kind = 0, Count = 1, Step = 2, Nesterov = 3, Lr = 4, Momentum = 5, Dampening = 6, WeightDecay = 7 }
+const enum OptimizerKernel { Sgd = 1 }
+
+function checkParams(params: unknown): Parameter[] {
+  if (!Array.isArray(params) || params.length === 0) {
+    throw new BackpropError('BAD_TYPE', `expected a non-empty array of parameters (net.parameters()), got ${describeValue(params)}`);
+  }
+  const seen = new Set<number>();
+  params.forEach((p, i) => {
+    if (!(p instanceof Parameter)) {
+      throw new BackpropError('BAD_TYPE', `expected params[${i}] to be a Parameter from net.parameters(), got ${describeValue(p)}`);
+    }
+    p.owner.assertAlive();
+    if (seen.has(p.dataPtr)) throw new BackpropError('BAD_OPTION', `params[${i}] (${p.name}) appears more than once`);
+    seen.add(p.dataPtr);
+  });
+  return [...params];
+}
+
+export abstract class Optimizer {
+  readonly params: readonly Parameter[];
+  private block: WasmBlock | null;
+
+  protected constructor(params: Parameter[], kernel: number, stateBuffers: number) {
+    this.params = Object.freeze(checkParams(params));
+    const tableBytes = alignFloats(this.params.length * (ROW_BYTES / 4)) * 4;
+    const stateFloats = this.params.map((p) => alignFloats(p.size));
+    const block = new WasmBlock(HEADER_BYTES + tableBytes + stateBuffers * stateFloats.reduce((a, b) => a + b, 0) * 4);
+    this.block = block;
+    const memory = getCore().memory.buffer;
+    const header = new Int32Array(memory, block.ptr, HEADER_BYTES / 4);
+    header[Header.Kind] = kernel;
+    header[Header.Count] = this.params.length;
+    const table = new Int32Array(memory, block.ptr + HEADER_BYTES, this.params.length * (ROW_BYTES / 4));
+    let state = block.ptr + HEADER_BYTES + tableBytes;
+    this.params.forEach((p, k) => {
+      const row = k * (ROW_BYTES / 4);
+      table[row] = p.dataPtr;
+      table[row + 1] = p.gradPtr;
+      table[row + 2] = p.size;
+      for (let s = 0; s < stateBuffers; s++) {
+        table[row + 3 + s] = state;
+        state += stateFloats[k] * 4;
+      }
+    });
+  }
+
+  private headerI32(): Int32Array {
+    return new Int32Array(getCore().memory.buffer, this.alivePtr(), HEADER_BYTES / 4);
+  }
+
+  /** @internal */
+  protected writeHeaderF32(field: number, value: number): void {
+    new Float32Array(getCore().memory.buffer, this.alivePtr(), HEADER_BYTES / 4)[field] = value;
+  }
+
+  /** @internal */
+  protected writeHeaderI32(field: number, value: number): void {
+    this.headerI32()[field] = value;
+  }
+
+  private alivePtr(): number {
+    if (!this.block) throw new BackpropError('DISPOSED', `this ${this.constructor.name} has been disposed`);
+    return this.block.ptr;
+  }
+
+  /** @internal The block pointer, after checking the optimizer and all its parameters are alive. */
+  readyBlock(): number {
+    const ptr = this.alivePtr();
+    for (const p of this.params) p.owner.assertAlive();
+    return ptr;
+  }
+
+  /** How many times step() has run. */
+  get stepCount(): number {
+    return this.headerI32()[Header.Step];
+  }
+
+  /** Updates every parameter from its gradient. */
+  step(): void {
+    getCore().optimizerStep(this.readyBlock());
+  }
+
+  /** Sets the gradients of this optimizer's parameters to zero. */
+  zeroGrad(): void {
+    getCore().optimizerZeroGrad(this.readyBlock());
+  }
+
+  get disposed(): boolean {
+    return this.block === null;
+  }
+
+  /** Frees the optimizer's state (momentum buffers); the parameters belong to their layers. */
+  dispose(): void {
+    this.block?.free();
+    this.block = null;
+  }
+}
+
+export interface SGDOptions {
+  /** Learning rate, > 0 (default 0.001, as PyTorch). */
+  lr?: number;
+  /** Momentum factor, ≥ 0 (default 0). */
+  momentum?: number;
+  /** Dampening for momentum, in [0, 1] (default 0). */
+  dampening?: number;
+  /** Nesterov momentum (needs momentum > 0 and dampening 0). */
+  nesterov?: boolean;
+  /** L2 penalty added to the gradient, ≥ 0 (default 0). */
+  weightDecay?: number;
+}
+
+/** Stochastic gradient descent with PyTorch's exact update (torch.optim.SGD). */
+export class SGD extends Optimizer {
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  private learningRate: number;
+
+  constructor(params: Parameter[], options: SGDOptions = {}) {
+    checkOptionKeys(options, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay'], 'SGD');
+    const lr = checkLr(options.lr ?? 1e-3);
+    const momentum = requireFiniteNumber(options.momentum ?? 0, 'SGD momentum', (v) => v >= 0, '≥ 0');
+    const dampening = requireFiniteNumber(options.dampening ?? 0, 'SGD dampening', (v) => v >= 0 && v <= 1, 'in [0, 1]');
+    const weightDecay = requireFiniteNumber(options.weightDecay ?? 0, 'SGD weightDecay', (v) => v >= 0, '≥ 0');
+    const nesterov = options.nesterov ?? false;
+    if (typeof nesterov !== 'boolean') {
+      throw new BackpropError('BAD_OPTION', `expected SGD nesterov to be a boolean, got ${describeValue(nesterov)}`);
+    }
+    if (nesterov && (momentum <= 0 || dampening !== 0)) {
+      throw new BackpropError(
+        'BAD_OPTION',
+        `Nesterov momentum needs momentum > 0 and dampening 0, got momentum ${momentum} and dampening ${dampening}`,
+      );
+    }
+    super(params, OptimizerKernel.Sgd, momentum !== 0 ? 1 : 0);
+    this.momentum = momentum;
+    this.dampening = dampening;
+    this.nesterov = nesterov;
+    this.weightDecay = weightDecay;
+    this.learningRate = lr;
+    this.writeHeaderF32(Header.Lr, lr);
+    this.writeHeaderF32(Header.Momentum, momentum);
+    this.writeHeaderF32(Header.Dampening, dampening);
+    this.writeHeaderF32(Header.WeightDecay, weightDecay);
+    this.writeHeaderI32(Header.Nesterov, nesterov ? 1 : 0);
+  }
+
+  /** The learning rate; set it to schedule (takes effect at the next step). */
+  get lr(): number {
+    return this.learningRate;
+  }
+  set lr(value: number) {
+    this.writeHeaderF32(Header.Lr, checkLr(value));
+    this.learningRate = value;
+  }
+}
+
+function checkLr(lr: unknown): number {
+  return requireFiniteNumber(lr, 'lr', (v) => v > 0, '> 0');
+}
