@@ -64,9 +64,13 @@ function leakyReluBackward(z: usize, gradA: usize, gradZ: usize, n: i32, slope: 
   }
 }
 
-// Sigmoid: a = 1 / (1 + e^−z); ∂a/∂z = a·(1 − a)
+// Sigmoid: a = 1 / (1 + e^−z), as e^z / (1 + e^z) for z < 0 to keep tiny values exact; ∂a/∂z = a·(1 − a)
 function sigmoidForward(z: usize, a: usize, n: i32): void {
-  for (let i = 0; i < n; i++) store<f32>(at(a, i), 1 / (1 + Mathf.exp(-load<f32>(at(z, i)))));
+  for (let i = 0; i < n; i++) {
+    const zi = load<f32>(at(z, i));
+    const e = Mathf.exp(-Mathf.abs(zi));
+    store<f32>(at(a, i), zi >= 0 ? 1 / (1 + e) : e / (1 + e));
+  }
 }
 function sigmoidBackward(a: usize, gradA: usize, gradZ: usize, n: i32): void {
   let i = 0;

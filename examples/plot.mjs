@@ -19,9 +19,20 @@ export function regressionSvg(data, curves, { width = 720, height = 480, margin 
   const axes = `<line x1="${margin}" y1="${height - margin}" x2="${width - margin}" y2="${height - margin}" stroke="#000"/>` +
     `<line x1="${margin}" y1="${margin}" x2="${margin}" y2="${height - margin}" stroke="#000"/>` +
     `<text x="${width / 2}" y="${height - 12}" font-size="14" text-anchor="middle">x</text>` +
-    `<text x="16" y="${height / 2}" font-size="14">y</text>`;
+    `<text x="${margin}" y="${margin - 12}" font-size="14" text-anchor="middle">y</text>` +
+    ticks(x0, x1).map((v) => `<text x="${sx(v).toFixed(1)}" y="${height - margin + 16}" font-size="11" text-anchor="middle">${label(v)}</text>`).join('') +
+    ticks(y0, y1).map((v) => `<text x="${margin - 6}" y="${(sy(v) + 4).toFixed(1)}" font-size="11" text-anchor="end">${label(v)}</text>`).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
     `<rect width="100%" height="100%" fill="#fff"/>${axes}${points.join('')}${lines.join('')}${legend.join('')}</svg>\n`;
+}
+
+/** Five evenly spaced values from lo to hi. */
+function ticks(lo, hi) {
+  return Array.from({ length: 5 }, (_, i) => lo + ((hi - lo) * i) / 4);
+}
+
+function label(value) {
+  return Math.abs(value) >= 10 ? value.toFixed(0) : value.toFixed(1);
 }
 
 function escape(text) {

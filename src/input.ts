@@ -9,6 +9,8 @@ export type MatrixInput = Float32Array | Float64Array | ArrayLike<number> | Arra
 export interface FlatRows {
   values: ArrayLike<number>;
   rows: number;
+  /** The value the user gave at a flat index (before any conversion to float32). */
+  original: (index: number) => unknown;
 }
 
 function isNumericTypedArray(value: unknown): value is ArrayLike<number> {
@@ -23,7 +25,7 @@ function expectedText(name: string, columns: number): string {
 
 /** Flattens `value` into rows of `columns` numbers, or throws naming what was expected and what came. */
 export function toFlatRows(value: unknown, name: string, columns: number): FlatRows {
-  if (isNumericTypedArray(value)) return checkLength(value, value.length, name, columns);
+  if (isNumericTypedArray(value)) return checkLength(value, name, columns);
   if (!Array.isArray(value)) {
     throw new BackpropError('BAD_TYPE', `expected ${expectedText(name, columns)}, got ${describeValue(value)}`);
   }
@@ -35,10 +37,13 @@ export function toFlatRows(value: unknown, name: string, columns: number): FlatR
       throw new BackpropError('BAD_TYPE', `expected ${name}[${i}] to be a number, got ${describeValue(value[i])}`);
     }
   }
-  return checkLength(value, value.length, name, columns);
+  return checkLength(value, name, columns);
 }
 
-function checkLength(values: ArrayLike<number>, length: number, name: string, columns: number): FlatRows {
+function checkLength(
+  values: ArrayLike<number>, name: string, columns: number, original = (i: number): unknown => values[i],
+): FlatRows {
+  const length = values.length;
   if (length === 0) {
     throw new BackpropError('SHAPE_MISMATCH', `expected ${expectedText(name, columns)}, got an empty array`);
   }
@@ -48,7 +53,7 @@ function checkLength(values: ArrayLike<number>, length: number, name: string, co
       `expected ${expectedText(name, columns)}, got ${length} values, which is not a multiple of ${columns}`,
     );
   }
-  return { values, rows: length / columns };
+  return { values, rows: length / columns, original };
 }
 
 function flattenRows(rows: unknown[], name: string, columns: number): FlatRows {
@@ -69,7 +74,7 @@ function flattenRows(rows: unknown[], name: string, columns: number): FlatRows {
       flat[r * columns + c] = v;
     }
   }
-  return checkLength(flat, flat.length, name, columns);
+  return checkLength(flat, name, columns, (i) => (rows[Math.floor(i / columns)] as ArrayLike<unknown>)[i % columns]);
 }
 
 /** Copies `rows` into WASM memory at `ptr` and throws if any value is NaN or ±Infinity as float32. */
@@ -77,7 +82,7 @@ export function stageFinite(rows: FlatRows, ptr: number, name: string, columns: 
   writeF32(ptr, rows.values);
   const bad = getCore().firstNonFiniteF32(ptr, rows.values.length);
   if (bad < 0) return;
-  const original = rows.values[bad];
+  const original = rows.original(bad);
   const where = columns === 1 ? `${name}[${bad}]` : `${name}[${Math.floor(bad / columns)}][${bad % columns}]`;
   const asFloat32 = Number.isFinite(original) ? ` (${original} overflows float32)` : '';
   throw new BackpropError('NON_FINITE', `expected finite numbers in ${name}, got ${describeValue(original)} at ${where}${asFloat32}`);

@@ -80,6 +80,21 @@ export abstract class Optimizer {
     return ptr;
   }
 
+  /** @internal A copy of the optimizer's whole WASM block (header, table, state), for tests. */
+  snapshot(): Uint8Array {
+    return new Uint8Array(getCore().memory.buffer, this.alivePtr(), this.block!.bytes).slice();
+  }
+
+  /** @internal Copies of the per-parameter state buffers (momentum, ...), in parameter order. */
+  stateBuffers(): Float32Array[] {
+    const memory = getCore().memory.buffer;
+    const table = new Int32Array(memory, this.alivePtr() + HEADER_BYTES, this.params.length * (ROW_BYTES / 4));
+    return this.params.flatMap((p, k) => [3, 4]
+      .map((field) => table[k * (ROW_BYTES / 4) + field])
+      .filter((ptr) => ptr !== 0)
+      .map((ptr) => new Float32Array(memory, ptr, p.size).slice()));
+  }
+
   /** How many times step() has run. */
   get stepCount(): number {
     return this.headerI32()[Header.Step];
