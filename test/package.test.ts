@@ -1,4 +1,5 @@
 // The built package as users load it: ESM import and CommonJS require of dist/, both training.
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -35,5 +36,16 @@ describe('the built package', () => {
     lib.initSync();
     const [, last] = await trainXorLoss(lib);
     expect(last).toBeLessThan(0.02);
+  });
+});
+
+describe('the published files', () => {
+  it('npm pack ships the built entry points and types, not the sources or tests', () => {
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+    const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
+    for (const f of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/cjs/index.d.cts', 'README.md', 'package.json']) {
+      expect(files).toContain(f);
+    }
+    expect(files.filter((f) => /^(src|test|assembly|build)\//.test(f))).toEqual([]);
   });
 });
