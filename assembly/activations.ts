@@ -6,6 +6,7 @@ export const RELU: i32 = 2;
 export const LEAKY_RELU: i32 = 3;
 export const SIGMOID: i32 = 4;
 export const TANH: i32 = 5;
+export const SOFTMAX: i32 = 6;
 
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
@@ -102,26 +103,58 @@ function tanhBackward(a: usize, gradA: usize, gradZ: usize, n: i32): void {
   }
 }
 
-export function activationForward(kind: i32, param: f32, z: usize, a: usize, n: i32): void {
+// Softmax over each row of `width`: a = e^(z − max z) / Σ e^(z − max z); ∂L/∂z = a·(∂L/∂a − Σ_row a·∂L/∂a)
+function softmaxForward(z: usize, a: usize, rows: i32, width: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const zRow = at(z, r * width), aRow = at(a, r * width);
+    let top = load<f32>(zRow);
+    for (let i = 1; i < width; i++) top = max<f32>(top, load<f32>(at(zRow, i)));
+    let sum: f32 = 0;
+    for (let i = 0; i < width; i++) {
+      const e = Mathf.exp(load<f32>(at(zRow, i)) - top);
+      store<f32>(at(aRow, i), e);
+      sum += e;
+    }
+    const inv: f32 = 1 / sum;
+    for (let i = 0; i < width; i++) store<f32>(at(aRow, i), load<f32>(at(aRow, i)) * inv);
+  }
+}
+function softmaxBackward(a: usize, gradA: usize, gradZ: usize, rows: i32, width: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const aRow = at(a, r * width), gaRow = at(gradA, r * width), gzRow = at(gradZ, r * width);
+    let dot: f32 = 0;
+    for (let i = 0; i < width; i++) dot += load<f32>(at(aRow, i)) * load<f32>(at(gaRow, i));
+    for (let i = 0; i < width; i++) {
+      store<f32>(at(gzRow, i), load<f32>(at(aRow, i)) * (load<f32>(at(gaRow, i)) - dot));
+    }
+  }
+}
+
+/** a = σ(z) over rows × width values (width matters only to Softmax, which works per row). */
+export function activationForward(kind: i32, param: f32, z: usize, a: usize, rows: i32, width: i32): void {
+  const n = rows * width;
   switch (kind) {
     case IDENTITY: identityForward(z, a, n); break;
     case RELU: reluForward(z, a, n); break;
     case LEAKY_RELU: leakyReluForward(z, a, n, param); break;
     case SIGMOID: sigmoidForward(z, a, n); break;
     case TANH: tanhForward(z, a, n); break;
+    case SOFTMAX: softmaxForward(z, a, rows, width); break;
     default: unreachable();
   }
 }
 
 export function activationBackward(
-  kind: i32, param: f32, z: usize, a: usize, gradA: usize, gradZ: usize, n: i32,
+  kind: i32, param: f32, z: usize, a: usize, gradA: usize, gradZ: usize, rows: i32, width: i32,
 ): void {
+  const n = rows * width;
   switch (kind) {
     case IDENTITY: identityBackward(gradA, gradZ, n); break;
     case RELU: reluBackward(z, gradA, gradZ, n); break;
     case LEAKY_RELU: leakyReluBackward(z, gradA, gradZ, n, param); break;
     case SIGMOID: sigmoidBackward(a, gradA, gradZ, n); break;
     case TANH: tanhBackward(a, gradA, gradZ, n); break;
+    case SOFTMAX: softmaxBackward(a, gradA, gradZ, rows, width); break;
     default: unreachable();
   }
 }

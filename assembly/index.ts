@@ -1,8 +1,10 @@
 // The exports of the WASM core. The TypeScript facade (src/core.ts) declares the same signatures.
-export { alloc, free, zeroF32, copyF32, firstNonFiniteF32 } from "./memory";
-export { rngSeed, rngUniformF32, rngNormalF32, rngBelow } from "./random";
+export { alloc, free, zeroF32, copyF32, firstNonFiniteF32, firstOutsideF32 } from "./memory";
+export { rngSeed, rngUniformF32, rngNormalF32, rngBelow, rngShuffleI32 } from "./random";
 export { linearForward, linearBackwardInput, linearBackwardParams } from "./gemm";
 export { activationForward, activationBackward } from "./activations";
-export { lossForward, lossBackward } from "./losses";
+export { lossForward, lossBackward, lossFirstInvalidInput, countCorrect } from "./losses";
 export { optimizerStep, optimizerZeroGrad } from "./optimizers";
-export { networkForward, networkBackward, networkZeroGrad, networkTrainStep } from "./network";
+export {
+  networkForward, networkBackward, networkZeroGrad, networkTrainStep, networkTrainEpoch, gatherRows, resultPtr,
+} from "./network";

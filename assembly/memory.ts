@@ -34,3 +34,12 @@ export function firstNonFiniteF32(ptr: usize, count: i32): i32 {
   }
   return -1;
 }
+
+/** Index of the first of `count` floats that is not in [low, high] (NaN included), or -1. */
+export function firstOutsideF32(ptr: usize, count: i32, low: f32, high: f32): i32 {
+  for (let i = 0; i < count; i++) {
+    const x = load<f32>(ptr + (<usize>i << 2));
+    if (!(x >= low && x <= high)) return i;
+  }
+  return -1;
+}

@@ -2,7 +2,8 @@
 // Running the whole plan in one call keeps a training step to a constant number of JS↔WASM crossings.
 import { linearForward, linearBackwardInput, linearBackwardParams } from "./gemm";
 import { activationForward, activationBackward } from "./activations";
-import { lossForward, lossBackward } from "./losses";
+import { lossForward, lossBackward, lossFirstInvalidInput } from "./losses";
+import { firstNonFiniteF32 } from "./memory";
 import { optimizerStep } from "./optimizers";
 
 export const LINEAR: i32 = 0;
@@ -36,8 +37,7 @@ function layerForward(op: usize, batch: i32): void {
     );
   } else {
     activationForward(
-      kind, load<f32>(op + PLAN_PARAM), load<u32>(op + PLAN_INPUT), load<u32>(op + PLAN_OUTPUT),
-      batch * outFeatures,
+      kind, load<f32>(op + PLAN_PARAM), load<u32>(op + PLAN_INPUT), load<u32>(op + PLAN_OUTPUT), batch, outFeatures,
     );
   }
 }
@@ -60,7 +60,7 @@ function layerBackward(op: usize, batch: i32, needInputGrad: bool): void {
   } else if (needInputGrad) {
     activationBackward(
       kind, load<f32>(op + PLAN_PARAM), load<u32>(op + PLAN_INPUT), load<u32>(op + PLAN_OUTPUT),
-      gradOutput, load<u32>(op + PLAN_GRAD_INPUT), batch * outFeatures,
+      gradOutput, load<u32>(op + PLAN_GRAD_INPUT), batch, outFeatures,
     );
   }
 }
@@ -85,18 +85,93 @@ export function networkZeroGrad(plan: usize, layers: i32): void {
   }
 }
 
-/** zeroGrad, forward, loss and its gradient, backward, optimizer step; returns the loss before the step. */
+// What a training call reports besides its status: the loss (f64) and where a problem was (i32).
+const RESULT = memory.data(16);
+export const RESULT_LOSS: usize = 0;
+export const RESULT_WHERE: usize = 8;
+export const RESULT_BATCH: usize = 12;
+
+export function resultPtr(): usize {
+  return RESULT;
+}
+
+export const STATUS_OK: i32 = 0;
+export const STATUS_INVALID_PREDICTION: i32 = 1; // e.g. BCE on a value outside [0, 1]; WHERE = its index
+export const STATUS_NON_FINITE_LOSS: i32 = 2;
+export const STATUS_NON_FINITE_GRADIENT: i32 = 3; // WHERE = the layer
+
+function firstLayerWithNonFiniteGrad(plan: usize, layers: i32): i32 {
+  for (let k = 0; k < layers; k++) {
+    const op = row(plan, k);
+    if (load<i32>(op + PLAN_KIND) != LINEAR) continue;
+    const outFeatures = load<i32>(op + PLAN_OUT);
+    if (firstNonFiniteF32(load<u32>(op + PLAN_WEIGHT_GRAD), outFeatures * load<i32>(op + PLAN_IN)) >= 0) return k;
+    const biasGrad = load<u32>(op + PLAN_BIAS_GRAD);
+    if (biasGrad && firstNonFiniteF32(biasGrad, outFeatures) >= 0) return k;
+  }
+  return -1;
+}
+
+/** forward, loss, zeroGrad, backward, optimizer step, for the batch already in the input buffer.
+ *  The step is taken only when the loss and every gradient are finite, so a diverging batch leaves the
+ *  parameters and optimizer state as they were. Writes the loss to the result; returns a STATUS_*. */
 export function networkTrainStep(
-  plan: usize, layers: i32, batch: i32, lossKind: i32, reduction: i32, target: usize, optimizer: usize,
-): f64 {
-  networkZeroGrad(plan, layers);
+  plan: usize, layers: i32, batch: i32, lossKind: i32, reduction: i32, smoothing: f32, target: usize,
+  optimizer: usize,
+): i32 {
   networkForward(plan, layers, batch);
   const last = row(plan, layers - 1);
   const pred = load<u32>(last + PLAN_OUTPUT);
-  const n = batch * load<i32>(last + PLAN_OUT);
-  const loss = lossForward(lossKind, reduction, pred, target, n);
-  lossBackward(lossKind, reduction, pred, target, load<u32>(last + PLAN_GRAD_OUTPUT), n);
+  const width = load<i32>(last + PLAN_OUT);
+  const invalid = lossFirstInvalidInput(lossKind, pred, batch, width);
+  if (invalid >= 0) {
+    store<i32>(RESULT + RESULT_WHERE, invalid);
+    return STATUS_INVALID_PREDICTION;
+  }
+  const loss = lossForward(lossKind, reduction, smoothing, pred, target, batch, width);
+  store<f64>(RESULT + RESULT_LOSS, loss);
+  if (!isFinite(loss)) return STATUS_NON_FINITE_LOSS;
+  networkZeroGrad(plan, layers);
+  lossBackward(lossKind, reduction, smoothing, pred, target, load<u32>(last + PLAN_GRAD_OUTPUT), batch, width);
   networkBackward(plan, layers, batch, false);
+  const bad = firstLayerWithNonFiniteGrad(plan, layers);
+  if (bad >= 0) {
+    store<i32>(RESULT + RESULT_WHERE, bad);
+    return STATUS_NON_FINITE_GRADIENT;
+  }
   optimizerStep(optimizer);
-  return loss;
+  return STATUS_OK;
+}
+
+/** Copies rows indices[start .. start+count) of `src` (rows of `rowBytes`) to consecutive rows of `dst`. */
+export function gatherRows(src: usize, indices: usize, start: i32, count: i32, rowBytes: i32, dst: usize): void {
+  for (let r = 0; r < count; r++) {
+    const from = <usize>load<i32>(indices + (<usize>(start + r) << 2));
+    memory.copy(dst + <usize>r * <usize>rowBytes, src + from * <usize>rowBytes, <usize>rowBytes);
+  }
+}
+
+/** Trains on `count` samples in the order of `indices`, batch by batch, inside WASM. Writes each batch's
+ *  loss to `batchLosses` (f64). Stops at the first batch that is not STATUS_OK, with
+ *  that batch's number in RESULT_BATCH, and returns its status. */
+export function networkTrainEpoch(
+  plan: usize, layers: i32, inputs: usize, inputRowBytes: i32, targets: usize, targetRowBytes: i32,
+  indices: usize, count: i32, batchSize: i32, lossKind: i32, reduction: i32, smoothing: f32,
+  targetBuffer: usize, optimizer: usize, batchLosses: usize,
+): i32 {
+  const input = load<u32>(plan + PLAN_INPUT);
+  let batchIndex = 0;
+  for (let start = 0; start < count; start += batchSize) {
+    const rows = min(batchSize, count - start);
+    gatherRows(inputs, indices, start, rows, inputRowBytes, input);
+    gatherRows(targets, indices, start, rows, targetRowBytes, targetBuffer);
+    const status = networkTrainStep(plan, layers, rows, lossKind, reduction, smoothing, targetBuffer, optimizer);
+    if (status != STATUS_OK) {
+      store<i32>(RESULT + RESULT_BATCH, batchIndex);
+      return status;
+    }
+    store<f64>(batchLosses + (<usize>batchIndex << 3), load<f64>(RESULT + RESULT_LOSS));
+    batchIndex++;
+  }
+  return STATUS_OK;
 }

@@ -1,35 +1,45 @@
 // Optimizer updates over a block in linear memory that the JS-side optimizer owns:
-//   header (64 bytes): kind, parameter count, steps taken, flags, hyper-parameters
+//   header (96 bytes): kind, parameter count, steps taken, flags; hyper-parameters as f64
 //   table: one 20-byte row per parameter: data, grad, size, state1, state2
-// The layout is mirrored by src/optimizers.ts (OPT_* offsets); change both together.
+// The layout is mirrored by src/optimizers.ts (Header, HEADER_BYTES, ROW_BYTES); change both together.
+// Scalars are formed in f64 and rounded to f32 where PyTorch rounds its Python floats, so the element
+// updates follow torch.optim's float32 arithmetic operation for operation.
 
 export const SGD: i32 = 1;
+export const ADAM: i32 = 2;
+export const ADAMW: i32 = 3;
 
 export const OPT_KIND: usize = 0;
 export const OPT_COUNT: usize = 4;
 export const OPT_STEP: usize = 8;
 export const OPT_NESTEROV: usize = 12;
 export const OPT_LR: usize = 16;
-export const OPT_MOMENTUM: usize = 20;
-export const OPT_DAMPENING: usize = 24;
-export const OPT_WEIGHT_DECAY: usize = 28;
-export const OPT_TABLE: usize = 64;
+export const OPT_MOMENTUM: usize = 24;
+export const OPT_DAMPENING: usize = 32;
+export const OPT_WEIGHT_DECAY: usize = 40;
+export const OPT_BETA1: usize = 48;
+export const OPT_BETA2: usize = 56;
+export const OPT_EPS: usize = 64;
+export const OPT_TABLE: usize = 96;
 export const OPT_ROW: usize = 20;
 
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
 }
 
-// SGD, PyTorch's formula (torch.optim.SGD), per element:
+@inline function row(block: usize, k: i32): usize {
+  return block + OPT_TABLE + <usize>k * OPT_ROW;
+}
+
+// SGD (torch.optim.SGD), per element:
 //   g = grad + weightDecay·p
 //   momentum ≠ 0: buf = first step ? g : momentum·buf + (1 − dampening)·g
 //                 g = nesterov ? g + momentum·buf : buf
 //   p = p − lr·g
 function sgdUpdate(
   param: usize, grad: usize, buf: usize, n: i32, firstStep: bool,
-  lr: f32, momentum: f32, dampening: f32, nesterov: bool, weightDecay: f32,
+  lr: f32, momentum: f32, keep: f32, nesterov: bool, weightDecay: f32,
 ): void {
-  const keep: f32 = <f32>1 - dampening;
   for (let i = 0; i < n; i++) {
     const p = load<f32>(at(param, i));
     let g = load<f32>(at(grad, i));
@@ -44,18 +54,62 @@ function sgdUpdate(
 }
 
 function sgdStep(block: usize): void {
-  const count = load<i32>(block + OPT_COUNT);
   const firstStep = load<i32>(block + OPT_STEP) == 0;
-  const lr = load<f32>(block + OPT_LR);
-  const momentum = load<f32>(block + OPT_MOMENTUM);
-  const dampening = load<f32>(block + OPT_DAMPENING);
-  const weightDecay = load<f32>(block + OPT_WEIGHT_DECAY);
+  const lr = <f32>load<f64>(block + OPT_LR);
+  const momentum = <f32>load<f64>(block + OPT_MOMENTUM);
+  const keep = <f32>(1.0 - load<f64>(block + OPT_DAMPENING));
+  const weightDecay = <f32>load<f64>(block + OPT_WEIGHT_DECAY);
   const nesterov = load<i32>(block + OPT_NESTEROV) != 0;
+  const count = load<i32>(block + OPT_COUNT);
   for (let k = 0; k < count; k++) {
-    const row = block + OPT_TABLE + <usize>k * OPT_ROW;
+    const r = row(block, k);
     sgdUpdate(
-      load<u32>(row), load<u32>(row, 4), load<u32>(row, 12), load<i32>(row, 8), firstStep,
-      lr, momentum, dampening, nesterov, weightDecay,
+      load<u32>(r), load<u32>(r, 4), load<u32>(r, 12), load<i32>(r, 8), firstStep,
+      lr, momentum, keep, nesterov, weightDecay,
+    );
+  }
+}
+
+// Adam / AdamW (torch.optim.Adam, torch.optim.AdamW), step t ≥ 1, per element:
+//   Adam:  g = grad + weightDecay·p          AdamW: p = p·(1 − lr·weightDecay)
+//   m = lerp(m, g, 1 − β1);  v = β2·v + (1 − β2)·g·g
+//   p = p − lr/(1 − β1^t) · m / (√v / √(1 − β2^t) + eps)
+function adamUpdate(
+  param: usize, grad: usize, m: usize, v: usize, n: i32, decoupled: bool,
+  decay: f32, shrink: f32, lerpWeight: f32, beta2: f32, oneMinusBeta2: f32,
+  negStepSize: f32, correction2Sqrt: f32, eps: f32,
+): void {
+  for (let i = 0; i < n; i++) {
+    let p = load<f32>(at(param, i));
+    let g = load<f32>(at(grad, i));
+    if (decoupled) p = p * shrink;
+    else if (decay != 0) g = g + decay * p;
+    const mi = load<f32>(at(m, i));
+    // torch.lerp: start + w·(end − start) for w < 0.5, end − (end − start)·(1 − w) otherwise
+    const mNew: f32 = lerpWeight < 0.5 ? mi + lerpWeight * (g - mi) : g - (g - mi) * (1 - lerpWeight);
+    const vNew: f32 = load<f32>(at(v, i)) * beta2 + oneMinusBeta2 * g * g;
+    store<f32>(at(m, i), mNew);
+    store<f32>(at(v, i), vNew);
+    const denom: f32 = Mathf.sqrt(vNew) / correction2Sqrt + eps;
+    store<f32>(at(param, i), p + negStepSize * (mNew / denom));
+  }
+}
+
+function adamStep(block: usize, decoupled: bool): void {
+  const t = <f64>(load<i32>(block + OPT_STEP) + 1);
+  const lr = load<f64>(block + OPT_LR);
+  const weightDecay = load<f64>(block + OPT_WEIGHT_DECAY);
+  const beta1 = load<f64>(block + OPT_BETA1);
+  const beta2 = load<f64>(block + OPT_BETA2);
+  const stepSize = lr / (1.0 - Math.pow(beta1, t));
+  const correction2Sqrt = Math.sqrt(1.0 - Math.pow(beta2, t));
+  const count = load<i32>(block + OPT_COUNT);
+  for (let k = 0; k < count; k++) {
+    const r = row(block, k);
+    adamUpdate(
+      load<u32>(r), load<u32>(r, 4), load<u32>(r, 12), load<u32>(r, 16), load<i32>(r, 8), decoupled,
+      <f32>weightDecay, <f32>(1.0 - lr * weightDecay), <f32>(1.0 - beta1), <f32>beta2, <f32>(1.0 - beta2),
+      <f32>-stepSize, <f32>correction2Sqrt, <f32>load<f64>(block + OPT_EPS),
     );
   }
 }
@@ -63,6 +117,8 @@ function sgdStep(block: usize): void {
 export function optimizerStep(block: usize): void {
   switch (load<i32>(block + OPT_KIND)) {
     case SGD: sgdStep(block); break;
+    case ADAM: adamStep(block, false); break;
+    case ADAMW: adamStep(block, true); break;
     default: unreachable();
   }
   store<i32>(block + OPT_STEP, load<i32>(block + OPT_STEP) + 1);
@@ -71,7 +127,7 @@ export function optimizerStep(block: usize): void {
 export function optimizerZeroGrad(block: usize): void {
   const count = load<i32>(block + OPT_COUNT);
   for (let k = 0; k < count; k++) {
-    const row = block + OPT_TABLE + <usize>k * OPT_ROW;
-    memory.fill(load<u32>(row, 4), 0, <usize>load<i32>(row, 8) << 2);
+    const r = row(block, k);
+    memory.fill(load<u32>(r, 4), 0, <usize>load<i32>(r, 8) << 2);
   }
 }

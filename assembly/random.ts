@@ -61,3 +61,14 @@ export function rngNormalF32(state: usize, out: usize, count: i32, mean: f32, st
 export function rngBelow(state: usize, bound: u32): u32 {
   return <u32>((<u64>nextU32(state) * <u64>bound) >>> 32);
 }
+
+/** Fisher–Yates shuffle of `count` i32 values in place. */
+export function rngShuffleI32(state: usize, values: usize, count: i32): void {
+  for (let i = count - 1; i > 0; i--) {
+    const j = <i32>rngBelow(state, <u32>(i + 1));
+    const a = values + (<usize>i << 2), b = values + (<usize>j << 2);
+    const t = load<i32>(a);
+    store<i32>(a, load<i32>(b));
+    store<i32>(b, t);
+  }
+}

@@ -13,6 +13,7 @@ export interface CoreExports {
   zeroF32(ptr: Ptr, count: number): void;
   copyF32(dst: Ptr, src: Ptr, count: number): void;
   firstNonFiniteF32(ptr: Ptr, count: number): number;
+  firstOutsideF32(ptr: Ptr, count: number, low: number, high: number): number;
   rngSeed(state: Ptr, seed: number): void;
   rngUniformF32(state: Ptr, out: Ptr, count: number, low: number, high: number): void;
   rngNormalF32(state: Ptr, out: Ptr, count: number, mean: number, std: number): void;
@@ -22,18 +23,35 @@ export interface CoreExports {
   linearBackwardParams(
     gradZ: Ptr, x: Ptr, gradWeight: Ptr, gradBias: Ptr, batch: number, inF: number, outF: number,
   ): void;
-  activationForward(kind: number, param: number, z: Ptr, a: Ptr, n: number): void;
-  activationBackward(kind: number, param: number, z: Ptr, a: Ptr, gradA: Ptr, gradZ: Ptr, n: number): void;
-  lossForward(kind: number, reduction: number, pred: Ptr, target: Ptr, n: number): number;
-  lossBackward(kind: number, reduction: number, pred: Ptr, target: Ptr, grad: Ptr, n: number): void;
+  activationForward(kind: number, param: number, z: Ptr, a: Ptr, rows: number, width: number): void;
+  activationBackward(
+    kind: number, param: number, z: Ptr, a: Ptr, gradA: Ptr, gradZ: Ptr, rows: number, width: number,
+  ): void;
+  lossForward(
+    kind: number, reduction: number, smoothing: number, pred: Ptr, target: Ptr, rows: number, width: number,
+  ): number;
+  lossBackward(
+    kind: number, reduction: number, smoothing: number, pred: Ptr, target: Ptr, grad: Ptr, rows: number, width: number,
+  ): void;
+  lossFirstInvalidInput(kind: number, pred: Ptr, rows: number, width: number): number;
+  countCorrect(kind: number, pred: Ptr, target: Ptr, rows: number, width: number): number;
   optimizerStep(block: Ptr): void;
   optimizerZeroGrad(block: Ptr): void;
   networkForward(plan: Ptr, layers: number, batch: number): void;
   networkBackward(plan: Ptr, layers: number, batch: number, needInputGrad: number): void;
   networkZeroGrad(plan: Ptr, layers: number): void;
   networkTrainStep(
-    plan: Ptr, layers: number, batch: number, lossKind: number, reduction: number, target: Ptr, optimizer: Ptr,
+    plan: Ptr, layers: number, batch: number, lossKind: number, reduction: number, smoothing: number, target: Ptr,
+    optimizer: Ptr,
   ): number;
+  networkTrainEpoch(
+    plan: Ptr, layers: number, inputs: Ptr, inputRowBytes: number, targets: Ptr, targetRowBytes: number,
+    indices: Ptr, count: number, batchSize: number, lossKind: number, reduction: number, smoothing: number,
+    targetBuffer: Ptr, optimizer: Ptr, batchLosses: Ptr,
+  ): number;
+  gatherRows(src: Ptr, indices: Ptr, start: number, count: number, rowBytes: number, dst: Ptr): void;
+  rngShuffleI32(state: Ptr, values: Ptr, count: number): void;
+  resultPtr(): Ptr;
 }
 
 let core: CoreExports | null = null;
@@ -103,6 +121,18 @@ export function writeF32(ptr: Ptr, values: ArrayLike<number>): void {
 
 export function readF32(ptr: Ptr, length: number): Float32Array {
   return heapF32().slice(ptr >>> 2, (ptr >>> 2) + length);
+}
+
+export function writeI32(ptr: Ptr, values: ArrayLike<number>): void {
+  new Int32Array(getCore().memory.buffer, ptr, values.length).set(values);
+}
+
+/** The loss and the position that the last training call wrote to the core's result area. */
+export function readResult(): { loss: number; where: number; batch: number } {
+  const ptr = getCore().resultPtr();
+  const buffer = getCore().memory.buffer;
+  const ints = new Int32Array(buffer, ptr + 8, 2);
+  return { loss: new Float64Array(buffer, ptr, 1)[0], where: ints[0], batch: ints[1] };
 }
 
 const stats = { liveBytes: 0, liveObjects: 0 };

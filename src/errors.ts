@@ -7,6 +7,8 @@ export type BackpropErrorCode =
   | 'BAD_OPTION'
   | 'BAD_STATE'
   | 'DISPOSED'
+  | 'OUT_OF_RANGE'
+  | 'CORRUPT_FILE'
   | 'OUT_OF_MEMORY';
 
 /** Every error that backprop-wasm throws on purpose: `code` says the kind, the message says what was

@@ -4,8 +4,11 @@ export type { MatrixInput } from './input.js';
 export { Generator, manualSeed } from './random.js';
 export {
   Layer, Linear, type LinearOptions, Parameter, Identity, Relu, Relu as ReLU, LeakyRelu, LeakyRelu as LeakyReLU,
-  Sigmoid, Tanh,
+  Sigmoid, Tanh, Softmax, type InitScheme,
 } from './layers.js';
-export { Loss, MSELoss, type LossOptions, type Reduction } from './losses.js';
-export { Optimizer, SGD, type SGDOptions } from './optimizers.js';
+export {
+  Loss, MSELoss, CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, type LossOptions, type CrossEntropyOptions, type Reduction,
+} from './losses.js';
+export { Optimizer, SGD, Adam, AdamW, type SGDOptions, type AdamOptions } from './optimizers.js';
+export type { FitOptions, History, EpochInfo, BatchInfo, Evaluation, TargetInput } from './fit.js';
 export { Network, type NetworkOptions } from './network.js';

@@ -12,7 +12,14 @@ export enum LayerKind {
   LeakyRelu = 3,
   Sigmoid = 4,
   Tanh = 5,
+  Softmax = 6,
 }
+
+/** How a Linear layer's weights start (torch.nn.init). 'default' is nn.Linear's own: weight and bias
+ *  ~ U(−1/√in, 1/√in). The others set the weight as named and the bias to zero. Kaiming uses the ReLU
+ *  gain √2 and fan-in; Xavier uses fan-in + fan-out. */
+export type InitScheme = 'default' | 'kaimingUniform' | 'kaimingNormal' | 'xavierUniform' | 'xavierNormal' | 'zeros';
+const INIT_SCHEMES: readonly InitScheme[] = ['default', 'kaimingUniform', 'kaimingNormal', 'xavierUniform', 'xavierNormal', 'zeros'];
 
 /** A live Float32Array over WASM memory, re-created when the memory has grown. */
 class LiveView {
@@ -83,6 +90,8 @@ export interface LinearOptions {
   bias?: boolean;
   /** Generator for the initial weights; default: the one manualSeed() seeds. */
   generator?: Generator;
+  /** Initial weights (default: 'default', PyTorch's nn.Linear init). */
+  init?: InitScheme;
 }
 
 /** z = x·Wᵀ + b with W of shape [outFeatures, inFeatures], as torch.nn.Linear. */
@@ -91,6 +100,7 @@ export class Linear extends Layer {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly hasBias: boolean;
+  readonly init: InitScheme;
   /** @internal */ ownedByNetwork = false;
   private block: WasmBlock | null;
   private readonly params: Parameter[];
@@ -99,7 +109,11 @@ export class Linear extends Layer {
     super();
     requirePositiveInteger(inFeatures, 'Linear inFeatures');
     requirePositiveInteger(outFeatures, 'Linear outFeatures');
-    checkOptionKeys(options, ['bias', 'generator'], 'Linear');
+    checkOptionKeys(options, ['bias', 'generator', 'init'], 'Linear');
+    if (options.init !== undefined && !INIT_SCHEMES.includes(options.init)) {
+      throw new BackpropError('BAD_OPTION', `expected Linear option init to be one of ${INIT_SCHEMES.join(', ')}, got ${describeValue(options.init)}`);
+    }
+    this.init = options.init ?? 'default';
     if (options.bias !== undefined && typeof options.bias !== 'boolean') {
       throw new BackpropError('BAD_OPTION', `expected Linear option bias to be a boolean, got ${describeValue(options.bias)}`);
     }
@@ -122,11 +136,24 @@ export class Linear extends Layer {
     this.resetParameters(options.generator ?? defaultGen());
   }
 
-  /** PyTorch's default init: weight and bias ~ U(−1/√in, 1/√in), weight first. */
+  /** Draws new weights by this layer's init scheme (weight first, then bias, as PyTorch). */
   resetParameters(generator: Generator = defaultGen()): void {
     this.assertAlive();
-    const bound = 1 / Math.sqrt(this.inFeatures);
-    for (const p of this.params) generator.fillUniform(p.dataPtr, p.size, -bound, bound);
+    const [weight, bias] = this.params;
+    const fanIn = this.inFeatures, fanOut = this.outFeatures;
+    const uniform = (p: Parameter, bound: number) => generator.fillUniform(p.dataPtr, p.size, -bound, bound);
+    const normal = (p: Parameter, std: number) => generator.fillNormal(p.dataPtr, p.size, 0, std);
+    switch (this.init) {
+      case 'default': uniform(weight, 1 / Math.sqrt(fanIn)); break;
+      case 'kaimingUniform': uniform(weight, Math.sqrt(2) * Math.sqrt(3 / fanIn)); break;
+      case 'kaimingNormal': normal(weight, Math.sqrt(2) / Math.sqrt(fanIn)); break;
+      case 'xavierUniform': uniform(weight, Math.sqrt(6 / (fanIn + fanOut))); break;
+      case 'xavierNormal': normal(weight, Math.sqrt(2 / (fanIn + fanOut))); break;
+      case 'zeros': getCore().zeroF32(weight.dataPtr, weight.size); break;
+    }
+    if (!bias) return;
+    if (this.init === 'default') uniform(bias, 1 / Math.sqrt(fanIn));
+    else getCore().zeroF32(bias.dataPtr, bias.size);
   }
 
   get weight(): Float32Array {
@@ -215,4 +242,13 @@ export class Sigmoid extends Activation {
 /** a = tanh(z) */
 export class Tanh extends Activation {
   /** @internal */ readonly kind = LayerKind.Tanh;
+}
+
+/** Softmax over each row (dim = −1): a = e^z / Σ e^z, computed stably. For training a classifier, prefer
+ *  raw logits with CrossEntropyLoss, which fuses the softmax in a more accurate way. */
+export class Softmax extends Activation {
+  /** @internal */ readonly kind = LayerKind.Softmax;
+  override toString(): string {
+    return 'Softmax(dim=-1)';
+  }
 }

@@ -1,11 +1,12 @@
 // A sequence of layers run by the WASM core from a plan (see assembly/network.ts for the row layout).
-import { WasmBlock, alignFloats, getCore, readF32, scratchF32 } from './core.js';
+import { WasmBlock, alignFloats, getCore, readF32, readResult, scratchF32 } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
-import { type FlatRows, type MatrixInput, checkOptionKeys, stageFinite, toFlatRows } from './input.js';
-import { Layer, LayerKind, Linear, Parameter } from './layers.js';
-import { Loss } from './losses.js';
+import { type MatrixInput, checkOptionKeys, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
+import { Layer, Linear, Parameter } from './layers.js';
+import { Loss, type PreparedTarget } from './losses.js';
 import { Optimizer } from './optimizers.js';
-import { Generator } from './random.js';
+import { Generator } from './random.js';import { checkLossAndOptimizer, throwForStatus } from './status.js';
+import { type Evaluation, type FitOptions, type History, type TargetInput, evaluateNetwork, fitNetwork } from './fit.js';
 
 // Byte offsets of one plan row; mirror PLAN_* in assembly/network.ts.
 const PLAN_ROW_WORDS = 12;
@@ -28,7 +29,7 @@ export class Network {
   private plan: WasmBlock | null;
   private activations: WasmBlock | null = null;
   private batchCapacity = 0;
-  private offsets = { acts: [] as number[], grads: [] as number[] };
+  private offsets = { acts: [] as number[], grads: [] as number[], target: 0 };
   /** Batch size whose forward pass the activation buffers hold (0: none), so backward() can run. */
   private heldBatch = 0;
 
@@ -90,13 +91,16 @@ export class Network {
     return widths;
   }
 
-  /** Offsets (in floats) of each layer's activation and gradient buffers for `capacity` rows. */
-  private bufferOffsets(capacity: number): { acts: number[]; grads: number[]; total: number } {
+  /** Offsets (in floats) of each layer's activation and gradient buffers, and of a target buffer, for
+   *  `capacity` rows. */
+  private bufferOffsets(capacity: number): { acts: number[]; grads: number[]; target: number; total: number } {
     let total = 0;
     const place = () => this.widths.map((w) => { const at = total; total += alignFloats(capacity * w); return at; });
     const acts = place();
     const grads = place();
-    return { acts, grads, total };
+    const target = total;
+    total += alignFloats(capacity * this.outFeatures);
+    return { acts, grads, target, total };
   }
 
   /** Writes the plan rows: kernels, sizes and pointers to parameters and batch buffers. */
@@ -146,35 +150,56 @@ export class Network {
     return this.activations!.ptr + this.offsets[which][k] * 4;
   }
 
-  private alivePlan(): number {
+  /** @internal Buffers for `batch` rows (grown if needed): the input, the output and a target buffer. */
+  batchBuffers(batch: number): { plan: number; input: number; output: number; target: number } {
+    const plan = this.alivePlan();
+    this.ensureCapacity(batch);
+    return {
+      plan,
+      input: this.bufferPtr('acts', 0),
+      output: this.bufferPtr('acts', this.layers.length),
+      target: this.activations!.ptr + this.offsets.target * 4,
+    };
+  }
+
+  /** @internal Marks the activation buffers as holding a forward pass of `batch` rows (0: none). */
+  setHeldBatch(batch: number): void {
+    this.heldBatch = batch;
+  }
+
+  /** @internal */
+  alivePlan(): number {
     if (!this.plan) throw new BackpropError('DISPOSED', 'this Network has been disposed');
     return this.plan.ptr;
   }
 
-  /** Stages x (and a target) in scratch memory, checked, before anything of the network is touched. */
-  private stageBatch(x: MatrixInput, target?: MatrixInput): { batch: number; xPtr: number; targetPtr: number } {
+  /** @internal Refuses calls that would change the network while fit() runs. */
+  assertNotFitting(what: string): void {
+    if (this.fitting) throw new BackpropError('BAD_STATE', `${what} cannot run while fit() is training this network`);
+  }
+
+  /** @internal */
+  fitting = false;
+
+  /** Stages x (and a target for `loss`) in scratch memory, checked, before anything of the network is
+   *  touched. */
+  private stageBatch(
+    x: MatrixInput, target?: unknown, loss?: Loss,
+  ): { batch: number; xPtr: number; targetPtr: number; prepared: PreparedTarget | null } {
     const xRows = toFlatRows(x, 'x', this.inFeatures);
-    let targetRows: FlatRows | null = null;
-    if (target !== undefined) {
-      targetRows = toFlatRows(target, 'target', this.outFeatures);
-      if (targetRows.rows !== xRows.rows) {
-        throw new BackpropError(
-          'SHAPE_MISMATCH',
-          `expected target to have ${xRows.rows} rows of ${this.outFeatures} (one per row of x), got ${targetRows.rows}`,
-        );
-      }
-    }
+    const prepared = loss ? loss.prepareTarget(target, xRows.rows, this.outFeatures) : null;
     const xFloats = alignFloats(xRows.values.length);
-    const xPtr = scratchF32(xFloats + (targetRows?.values.length ?? 0));
+    const xPtr = scratchF32(xFloats + (prepared ? xRows.rows * this.outFeatures : 0));
     const targetPtr = xPtr + xFloats * 4;
     stageFinite(xRows, xPtr, 'x', this.inFeatures);
-    if (targetRows) stageFinite(targetRows, targetPtr, 'target', this.outFeatures);
-    return { batch: xRows.rows, xPtr, targetPtr };
+    if (prepared) loss!.stageTarget(prepared, targetPtr, this.outFeatures);
+    return { batch: xRows.rows, xPtr, targetPtr, prepared };
   }
 
   /** Runs the layers on x ([batch, inFeatures]) and returns a new Float32Array [batch, outFeatures]. */
   forward(x: MatrixInput): Float32Array {
     const plan = this.alivePlan();
+    this.assertNotFitting('forward()');
     const { batch, xPtr } = this.stageBatch(x);
     this.ensureCapacity(batch);
     const core = getCore();
@@ -187,6 +212,7 @@ export class Network {
   /** Back-propagates ∂L/∂output of the last forward(); adds to every parameter's grad; returns ∂L/∂x. */
   backward(gradOutput: MatrixInput): Float32Array {
     const plan = this.alivePlan();
+    this.assertNotFitting('backward()');
     if (this.heldBatch === 0) throw new BackpropError('BAD_STATE', 'backward() needs a forward() first');
     const rows = toFlatRows(gradOutput, 'gradOutput', this.outFeatures);
     if (rows.rows !== this.heldBatch) {
@@ -205,29 +231,74 @@ export class Network {
 
   /** Sets every parameter's gradient to zero. */
   zeroGrad(): void {
+    this.assertNotFitting('zeroGrad()');
     getCore().networkZeroGrad(this.alivePlan(), this.layers.length);
   }
 
-  /** zeroGrad, forward, loss, backward and optimizer.step() in one pass through WASM; returns the loss
-   *  before the step. */
-  trainStep(x: MatrixInput, target: MatrixInput, loss: Loss, optimizer: Optimizer): number {
-    const plan = this.alivePlan();
-    if (!(loss instanceof Loss)) {
-      throw new BackpropError('BAD_TYPE', `expected loss to be a Loss (e.g. new MSELoss()), got ${describeValue(loss)}`);
-    }
-    if (!(optimizer instanceof Optimizer)) {
-      throw new BackpropError('BAD_TYPE', `expected optimizer to be an Optimizer (e.g. new SGD(...)), got ${describeValue(optimizer)}`);
-    }
+  /** forward, loss, zeroGrad, backward and optimizer.step() in one pass through WASM; returns the loss
+   *  before the step. If the loss or a gradient is NaN/Infinity the step is not taken (parameters and
+   *  optimizer state stay as they were) and a NON_FINITE error is thrown. */
+  trainStep(x: MatrixInput, target: MatrixInput | Int32Array, loss: Loss, optimizer: Optimizer): number {
+    this.alivePlan();
+    this.assertNotFitting('trainStep()');
+    checkLossAndOptimizer(loss, optimizer);
     const optimizerPtr = optimizer.readyBlock();
-    const { batch, xPtr, targetPtr } = this.stageBatch(x, target);
-    this.ensureCapacity(batch);
+    const { batch, xPtr, targetPtr, prepared } = this.stageBatch(x, target, loss);
+    const buffers = this.batchBuffers(batch);
     const core = getCore();
-    core.copyF32(this.bufferPtr('acts', 0), xPtr, batch * this.inFeatures);
-    const value = core.networkTrainStep(
-      plan, this.layers.length, batch, loss.kernelKind, loss.reductionCode, targetPtr, optimizerPtr,
+    core.copyF32(buffers.input, xPtr, batch * this.inFeatures);
+    const status = core.networkTrainStep(
+      buffers.plan, this.layers.length, batch, prepared!.kernel, loss.reductionCode, loss.smoothing, targetPtr, optimizerPtr,
     );
     this.heldBatch = batch;
-    return value;
+    throwForStatus(status, loss, this.outFeatures, '');
+    return readResult().loss;
+  }
+
+  /** The network's outputs for x, computed in batches of `batchSize` rows (inference: backward() cannot
+   *  follow it). Returns a new Float32Array [rows, outFeatures]. */
+  predict(x: MatrixInput, options: { batchSize?: number } = {}): Float32Array {
+    this.alivePlan();
+    this.assertNotFitting('predict()');
+    checkOptionKeys(options, ['batchSize'], 'predict');
+    const batchSize = requirePositiveInteger(options.batchSize ?? 1024, 'batchSize');
+    const rows = toFlatRows(x, 'x', this.inFeatures);
+    const data = new WasmBlock(rows.values.length * 4);
+    try {
+      stageFinite(rows, data.ptr, 'x', this.inFeatures);
+      const out = new Float32Array(rows.rows * this.outFeatures);
+      this.forEachChunk(data.ptr, rows.rows, batchSize, (output, start, count) => {
+        out.set(readF32(output, count * this.outFeatures), start * this.outFeatures);
+      });
+      return out;
+    } finally {
+      data.free();
+      this.heldBatch = 0;
+    }
+  }
+
+  /** @internal Runs the forward pass over `rows` rows of inputs at `inputs` (WASM), `batchSize` at a time,
+   *  calling `visit(outputPtr, startRow, count)` after each chunk. */
+  forEachChunk(inputs: number, rows: number, batchSize: number, visit: (output: number, start: number, count: number) => void): void {
+    const buffers = this.batchBuffers(Math.min(batchSize, rows));
+    const core = getCore();
+    for (let start = 0; start < rows; start += batchSize) {
+      const count = Math.min(batchSize, rows - start);
+      core.copyF32(buffers.input, inputs + start * this.inFeatures * 4, count * this.inFeatures);
+      core.networkForward(buffers.plan, this.layers.length, count);
+      visit(buffers.output, start, count);
+    }
+  }
+
+  /** Trains on (x, y) for some epochs of shuffled mini-batches; resolves with the per-epoch history.
+   *  Deterministic for a given seed. See FitOptions. */
+  fit(x: MatrixInput, y: TargetInput, options: FitOptions): Promise<History> {
+    return fitNetwork(this, x, y, options);
+  }
+
+  /** The loss on (x, y), and accuracy for classification losses, computed in batches. */
+  evaluate(x: MatrixInput, y: TargetInput, loss: Loss, options: { batchSize?: number } = {}): Evaluation {
+    return evaluateNetwork(this, x, y, loss, options);
   }
 
   /** Every parameter, named as PyTorch's state_dict of the equivalent nn.Sequential ('0.weight', ...). */
@@ -243,6 +314,7 @@ export class Network {
   /** Frees the network's WASM memory and that of its layers. */
   dispose(): void {
     if (!this.plan) return;
+    this.assertNotFitting('dispose()');
     this.plan.free();
     this.plan = null;
     this.activations?.free();
@@ -254,3 +326,4 @@ export class Network {
     return `Network(\n${this.layers.map((l, k) => `  (${k}): ${l}`).join('\n')}\n)`;
   }
 }
+

@@ -5,10 +5,12 @@ import { BackpropError, describeValue } from './errors.js';
 import { checkOptionKeys, requireFiniteNumber } from './input.js';
 import { Parameter } from './layers.js';
 
-const HEADER_BYTES = 64;
+const HEADER_BYTES = 96;
 const ROW_BYTES = 20;
-const enum Header { Kind = 0, Count = 1, Step = 2, Nesterov = 3, Lr = 4, Momentum = 5, Dampening = 6, WeightDecay = 7 }
-const enum OptimizerKernel { Sgd = 1 }
+/** Header fields: i32 slots by their i32 index, f64 hyper-parameters by their f64 index. */
+const enum HeaderI32 { Kind = 0, Count = 1, Step = 2, Nesterov = 3 }
+const enum HeaderF64 { Lr = 2, Momentum = 3, Dampening = 4, WeightDecay = 5, Beta1 = 6, Beta2 = 7, Eps = 8 }
+const enum OptimizerKernel { Sgd = 1, Adam = 2, AdamW = 3 }
 
 function checkParams(params: unknown): Parameter[] {
   if (!Array.isArray(params) || params.length === 0) {
@@ -38,8 +40,8 @@ export abstract class Optimizer {
     this.block = block;
     const memory = getCore().memory.buffer;
     const header = new Int32Array(memory, block.ptr, HEADER_BYTES / 4);
-    header[Header.Kind] = kernel;
-    header[Header.Count] = this.params.length;
+    header[HeaderI32.Kind] = kernel;
+    header[HeaderI32.Count] = this.params.length;
     const table = new Int32Array(memory, block.ptr + HEADER_BYTES, this.params.length * (ROW_BYTES / 4));
     let state = block.ptr + HEADER_BYTES + tableBytes;
     this.params.forEach((p, k) => {
@@ -59,12 +61,12 @@ export abstract class Optimizer {
   }
 
   /** @internal */
-  protected writeHeaderF32(field: number, value: number): void {
-    new Float32Array(getCore().memory.buffer, this.alivePtr(), HEADER_BYTES / 4)[field] = value;
+  protected writeHeaderF64(field: HeaderF64, value: number): void {
+    new Float64Array(getCore().memory.buffer, this.alivePtr(), HEADER_BYTES / 8)[field] = value;
   }
 
   /** @internal */
-  protected writeHeaderI32(field: number, value: number): void {
+  protected writeHeaderI32(field: HeaderI32, value: number): void {
     this.headerI32()[field] = value;
   }
 
@@ -97,7 +99,7 @@ export abstract class Optimizer {
 
   /** How many times step() has run. */
   get stepCount(): number {
-    return this.headerI32()[Header.Step];
+    return this.headerI32()[HeaderI32.Step];
   }
 
   /** Updates every parameter from its gradient. */
@@ -164,11 +166,11 @@ export class SGD extends Optimizer {
     this.nesterov = nesterov;
     this.weightDecay = weightDecay;
     this.learningRate = lr;
-    this.writeHeaderF32(Header.Lr, lr);
-    this.writeHeaderF32(Header.Momentum, momentum);
-    this.writeHeaderF32(Header.Dampening, dampening);
-    this.writeHeaderF32(Header.WeightDecay, weightDecay);
-    this.writeHeaderI32(Header.Nesterov, nesterov ? 1 : 0);
+    this.writeHeaderF64(HeaderF64.Lr, lr);
+    this.writeHeaderF64(HeaderF64.Momentum, momentum);
+    this.writeHeaderF64(HeaderF64.Dampening, dampening);
+    this.writeHeaderF64(HeaderF64.WeightDecay, weightDecay);
+    this.writeHeaderI32(HeaderI32.Nesterov, nesterov ? 1 : 0);
   }
 
   /** The learning rate; set it to schedule (takes effect at the next step). */
@@ -176,8 +178,76 @@ export class SGD extends Optimizer {
     return this.learningRate;
   }
   set lr(value: number) {
-    this.writeHeaderF32(Header.Lr, checkLr(value));
+    this.writeHeaderF64(HeaderF64.Lr, checkLr(value));
     this.learningRate = value;
+  }
+
+  /** @internal */
+  config(): Record<string, number | boolean> {
+    return { lr: this.lr, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
+  }
+}
+
+export interface AdamOptions {
+  /** Learning rate, > 0 (default 0.001). */
+  lr?: number;
+  /** Decay rates of the moment estimates, each in [0, 1) (default [0.9, 0.999]). */
+  betas?: [number, number];
+  /** Added to the denominator for stability, > 0 (default 1e-8). */
+  eps?: number;
+  /** Adam: L2 penalty added to the gradient; AdamW: decoupled decay (defaults 0 and 0.01). */
+  weightDecay?: number;
+}
+
+/** Adam (torch.optim.Adam): moment estimates with bias correction; its state (m, v) lives in WASM. */
+export class Adam extends Optimizer {
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  private learningRate: number;
+
+  constructor(params: Parameter[], options: AdamOptions = {}, kernel: number = OptimizerKernel.Adam, defaultDecay = 0) {
+    const name = kernel === OptimizerKernel.Adam ? 'Adam' : 'AdamW';
+    checkOptionKeys(options, ['lr', 'betas', 'eps', 'weightDecay'], name);
+    const lr = checkLr(options.lr ?? 1e-3);
+    const betas = options.betas ?? [0.9, 0.999];
+    if (!Array.isArray(betas) || betas.length !== 2) {
+      throw new BackpropError('BAD_OPTION', `expected ${name} betas to be [beta1, beta2], got ${describeValue(betas)}`);
+    }
+    betas.forEach((b, i) => requireFiniteNumber(b, `${name} betas[${i}]`, (v) => v >= 0 && v < 1, 'in [0, 1)'));
+    const eps = requireFiniteNumber(options.eps ?? 1e-8, `${name} eps`, (v) => v > 0, '> 0');
+    const weightDecay = requireFiniteNumber(options.weightDecay ?? defaultDecay, `${name} weightDecay`, (v) => v >= 0, '≥ 0');
+    super(params, kernel, 2);
+    this.betas = Object.freeze([betas[0], betas[1]]) as unknown as readonly [number, number];
+    this.eps = eps;
+    this.weightDecay = weightDecay;
+    this.learningRate = lr;
+    this.writeHeaderF64(HeaderF64.Lr, lr);
+    this.writeHeaderF64(HeaderF64.Beta1, betas[0]);
+    this.writeHeaderF64(HeaderF64.Beta2, betas[1]);
+    this.writeHeaderF64(HeaderF64.Eps, eps);
+    this.writeHeaderF64(HeaderF64.WeightDecay, weightDecay);
+  }
+
+  /** The learning rate; set it to schedule (takes effect at the next step). */
+  get lr(): number {
+    return this.learningRate;
+  }
+  set lr(value: number) {
+    this.writeHeaderF64(HeaderF64.Lr, checkLr(value));
+    this.learningRate = value;
+  }
+
+  /** @internal */
+  config(): Record<string, number | boolean | number[]> {
+    return { lr: this.lr, betas: [...this.betas], eps: this.eps, weightDecay: this.weightDecay };
+  }
+}
+
+/** AdamW (torch.optim.AdamW): Adam with decoupled weight decay p ← p·(1 − lr·weightDecay), default 0.01. */
+export class AdamW extends Adam {
+  constructor(params: Parameter[], options: AdamOptions = {}) {
+    super(params, options, OptimizerKernel.AdamW, 0.01);
   }
 }
 

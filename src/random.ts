@@ -49,7 +49,7 @@ export class Generator {
     requireFiniteNumber(mean, 'mean', () => true, '');
     requireFiniteNumber(std, 'std', (s) => s >= 0, '≥ 0');
     const ptr = scratchF32(count);
-    getCore().rngNormalF32(this.statePtr, ptr, count, mean, std);
+    this.fillNormal(ptr, count, mean, std);
     return readF32(ptr, count);
   }
 
@@ -64,6 +64,16 @@ export class Generator {
   /** @internal Fills `count` floats at `ptr` in WASM memory. */
   fillUniform(ptr: number, count: number, low: number, high: number): void {
     getCore().rngUniformF32(this.statePtr, ptr, count, low, high);
+  }
+
+  /** @internal Fills `count` floats at `ptr` in WASM memory. */
+  fillNormal(ptr: number, count: number, mean: number, std: number): void {
+    getCore().rngNormalF32(this.statePtr, ptr, count, mean, std);
+  }
+
+  /** @internal Shuffles `count` i32 values at `ptr` in WASM memory. */
+  shuffleI32(ptr: number, count: number): void {
+    getCore().rngShuffleI32(this.statePtr, ptr, count);
   }
 
   dispose(): void {

@@ -60,10 +60,10 @@ describe('activation kernels', () => {
         const ga = ref.randomArray(random, n);
         const mem = inWasm(z, new Float32Array(n), ga, new Float32Array(n));
         const [pz, pa, pga, pgz] = mem.ptrs;
-        core.activationForward(kind, slope, pz, pa, n);
+        core.activationForward(kind, slope, pz, pa, 1, n);
         const a = Array.from(z, (v) => ref.activate(name, v, slope));
         expect(ref.maxRelativeError(readF32(pa, n), a)).toBeLessThan(2e-6);
-        core.activationBackward(kind, slope, pz, pa, pga, pgz, n);
+        core.activationBackward(kind, slope, pz, pa, pga, pgz, 1, n);
         const gz = Array.from(z, (v, i) => ga[i] * ref.activationDerivative(name, v, slope));
         // σ' from the output (1 − a², a(1 − a)) cancels near saturation: its error scales with |∂L/∂a|
         const gradScale = Math.max(...Array.from(ga, Math.abs));
@@ -77,7 +77,7 @@ describe('activation kernels', () => {
     const z = Float32Array.of(-100, 100, -100, 100, 0);
     for (const [name, kind] of ACTIVATIONS.filter(([n]) => n === 'sigmoid' || n === 'tanh')) {
       const mem = inWasm(z, new Float32Array(5));
-      core.activationForward(kind, 0, mem.ptrs[0], mem.ptrs[1], 5);
+      core.activationForward(kind, 0, mem.ptrs[0], mem.ptrs[1], 1, 5);
       expect(Array.from(readF32(mem.ptrs[1], 5))).toEqual(Array.from(z, (v) => Math.fround(ref.activate(name, v))));
       mem.free();
     }
@@ -91,9 +91,9 @@ describe('MSE kernels', () => {
         const pred = ref.randomArray(random, n, 3), target = ref.randomArray(random, n, 3);
         const mem = inWasm(pred, target, new Float32Array(n));
         const code = reduction === 'mean' ? 0 : 1;
-        const loss = core.lossForward(1, code, mem.ptrs[0], mem.ptrs[1], n);
+        const loss = core.lossForward(1, code, 0, mem.ptrs[0], mem.ptrs[1], n, 1);
         expect(Math.abs(loss - ref.mse(pred, target, reduction)) / ref.mse(pred, target, reduction)).toBeLessThan(1e-6);
-        core.lossBackward(1, code, mem.ptrs[0], mem.ptrs[1], mem.ptrs[2], n);
+        core.lossBackward(1, code, 0, mem.ptrs[0], mem.ptrs[1], mem.ptrs[2], n, 1);
         expect(ref.maxRelativeError(readF32(mem.ptrs[2], n), ref.mseGrad(pred, target, reduction))).toBeLessThan(1e-6);
         mem.free();
       });

@@ -8,22 +8,24 @@ const f = Math.fround;
 
 interface Options { lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number }
 
-/** torch.optim.SGD's step for one parameter, in float32. */
+/** torch.optim.SGD's step for one parameter in float32; Python-float scalars are rounded to float32 where
+ *  they meet a tensor (1 − dampening is formed in float64 first, as in Python). */
 function torchSgdStep(p: Float32Array, grad: Float32Array, buf: Float32Array | null, o: Options, first: boolean): void {
+  const [lr, momentum, keep, decay] = [f(o.lr), f(o.momentum), f(1 - o.dampening), f(o.weightDecay)];
   for (let i = 0; i < p.length; i++) {
     let g = grad[i];
-    if (o.weightDecay !== 0) g = f(g + f(o.weightDecay * p[i]));
+    if (o.weightDecay !== 0) g = f(g + f(decay * p[i]));
     if (o.momentum !== 0) {
-      buf![i] = first ? g : f(f(o.momentum * buf![i]) + f(f(1 - o.dampening) * g));
-      g = o.nesterov ? f(g + f(o.momentum * buf![i])) : buf![i];
+      buf![i] = first ? g : f(f(momentum * buf![i]) + f(keep * g));
+      g = o.nesterov ? f(g + f(momentum * buf![i])) : buf![i];
     }
-    p[i] = f(p[i] - f(o.lr * g));
+    p[i] = f(p[i] - f(lr * g));
   }
 }
 
 const grid: Options[] = [];
 for (const momentum of [0, 0.9])
-  for (const dampening of [0, 0.3])
+  for (const dampening of [0, 0.3, 0.1])
     for (const nesterov of [false, true])
       for (const weightDecay of [0, 0.01]) {
         if (nesterov && (momentum === 0 || dampening !== 0)) continue;
@@ -42,7 +44,7 @@ describe('SGD matches torch.optim.SGD', () => {
       for (let step = 0; step < 6; step++) {
         params.forEach((p, k) => {
           p.grad.set(ref.randomArray(random, p.size));
-          torchSgdStep(expected[k], p.grad, bufs[k], { ...options, lr: f(options.lr), momentum: f(options.momentum), dampening: f(options.dampening), weightDecay: f(options.weightDecay) }, step === 0);
+          torchSgdStep(expected[k], p.grad, bufs[k], options, step === 0);
         });
         sgd.step();
         params.forEach((p, k) => expect(Array.from(p.data)).toEqual(Array.from(expected[k])));
