@@ -77,7 +77,7 @@ class WasmDataset {
 
   constructor(net: Network, loss: Loss, x: unknown, y: unknown, name: string) {
     const xRows = toFlatRows(x, `${name}x`, net.inFeatures);
-    const prepared = loss.prepareTarget(y, xRows.rows, net.outFeatures);
+    const prepared = loss.prepareTarget(y, xRows.rows, net.outFeatures, `${name}y`);
     this.rows = xRows.rows;
     this.rowBytes = prepared.rowBytes;
     this.kernel = prepared.kernel;

@@ -28,6 +28,8 @@ export interface PreparedTarget {
   indices: Int32Array | null;
   /** Bytes per row in WASM memory: width·4 for floats, 4 for indices. */
   rowBytes: number;
+  /** What the user called it, for messages. */
+  name: string;
 }
 
 type TargetInput = MatrixInput | Int32Array;
@@ -62,19 +64,19 @@ export abstract class Loss {
     return this.kernelKind !== LossKernel.Mse;
   }
 
-  /** @internal Checks `target` for `rows` predictions of `width` values. */
-  prepareTarget(target: unknown, rows: number, width: number): PreparedTarget {
-    const floats = toFlatRows(target, 'target', width);
+  /** @internal Checks `target` (called `name` in messages) for `rows` predictions of `width` values. */
+  prepareTarget(target: unknown, rows: number, width: number, name = 'target'): PreparedTarget {
+    const floats = toFlatRows(target, name, width);
     if (floats.rows !== rows) {
-      throw new BackpropError('SHAPE_MISMATCH', `expected target to have ${rows} rows of ${width} (one per prediction), got ${floats.rows}`);
+      throw new BackpropError('SHAPE_MISMATCH', `expected ${name} to have ${rows} rows of ${width} (one per prediction), got ${floats.rows}`);
     }
-    return { kernel: this.kernelKind, floats, indices: null, rowBytes: width * 4 };
+    return { kernel: this.kernelKind, floats, indices: null, rowBytes: width * 4, name };
   }
 
   /** @internal Copies a prepared target to `ptr` and checks its values. */
   stageTarget(target: PreparedTarget, ptr: number, width: number): void {
     if (target.indices) writeI32(ptr, target.indices);
-    else stageFinite(target.floats!, ptr, 'target', width);
+    else stageFinite(target.floats!, ptr, target.name, width);
   }
 
   /** @internal Checks staged predictions (BCE needs probabilities). */
@@ -140,16 +142,16 @@ export class CrossEntropyLoss extends Loss {
     return this.smoothing;
   }
 
-  override prepareTarget(target: unknown, rows: number, width: number): PreparedTarget {
+  override prepareTarget(target: unknown, rows: number, width: number, name = 'target'): PreparedTarget {
     const asIndices = isIntegerTypedArray(target) ||
       (Array.isArray(target) && target.length === rows && !Array.isArray(target[0]) && (width > 1 || rows === 1));
     if (!asIndices) {
-      const prepared = super.prepareTarget(target, rows, width);
+      const prepared = super.prepareTarget(target, rows, width, name);
       return { ...prepared, kernel: LossKernel.CrossEntropyProb };
     }
     const labels = target as ArrayLike<unknown>;
     if (labels.length !== rows) {
-      throw new BackpropError('SHAPE_MISMATCH', `expected ${rows} class indices (one per row), got ${labels.length}`);
+      throw new BackpropError('SHAPE_MISMATCH', `expected ${name} to hold ${rows} class indices (one per row), got ${labels.length}`);
     }
     const indices = new Int32Array(rows);
     for (let r = 0; r < rows; r++) {
@@ -157,12 +159,12 @@ export class CrossEntropyLoss extends Loss {
       if (typeof label !== 'number' || !Number.isInteger(label) || label < 0 || label >= width) {
         throw new BackpropError(
           'OUT_OF_RANGE',
-          `expected target[${r}] to be a class index in [0, ${width - 1}], got ${describeValue(label)}`,
+          `expected ${name}[${r}] to be a class index in [0, ${width - 1}], got ${describeValue(label)}`,
         );
       }
       indices[r] = label;
     }
-    return { kernel: LossKernel.CrossEntropyIndex, floats: null, indices, rowBytes: 4 };
+    return { kernel: LossKernel.CrossEntropyIndex, floats: null, indices, rowBytes: 4, name };
   }
 
   protected override inferWidth(pred: unknown, target: unknown): number {
@@ -188,7 +190,7 @@ export class BCELoss extends Loss {
 
   override stageTarget(target: PreparedTarget, ptr: number, width: number): void {
     super.stageTarget(target, ptr, width);
-    checkProbabilities(this.constructor.name, ptr, target.floats!.values.length, 'target', (i) => target.floats!.original(i), width);
+    checkProbabilities(this.constructor.name, ptr, target.floats!.values.length, target.name, (i) => target.floats!.original(i), width);
   }
 
   override checkPrediction(ptr: number, rows: number, width: number): void {
@@ -215,6 +217,6 @@ export class BCEWithLogitsLoss extends Loss {
 
   override stageTarget(target: PreparedTarget, ptr: number, width: number): void {
     super.stageTarget(target, ptr, width);
-    checkProbabilities(this.constructor.name, ptr, target.floats!.values.length, 'target', (i) => target.floats!.original(i), width);
+    checkProbabilities(this.constructor.name, ptr, target.floats!.values.length, target.name, (i) => target.floats!.original(i), width);
   }
 }

@@ -142,3 +142,69 @@ export function testRandom(seed: number): () => number {
 export function randomArray(random: () => number, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (random() * 2 - 1) * scale);
 }
+
+/** Row-wise softmax. */
+export function softmaxRows(z: ArrayLike<number>, rows: number, width: number): Float64Array {
+  const out = new Float64Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    let top = -Infinity;
+    for (let c = 0; c < width; c++) top = Math.max(top, z[r * width + c]);
+    let sum = 0;
+    for (let c = 0; c < width; c++) sum += Math.exp(z[r * width + c] - top);
+    for (let c = 0; c < width; c++) out[r * width + c] = Math.exp(z[r * width + c] - top) / sum;
+  }
+  return out;
+}
+
+/** The target distribution q of cross-entropy: one-hot or given probabilities, smoothed by ε. */
+export function smoothedTargets(target: ArrayLike<number>, byIndex: boolean, rows: number, width: number, smoothing: number): Float64Array {
+  const q = new Float64Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < width; c++) {
+      const t = byIndex ? (target[r] === c ? 1 : 0) : target[r * width + c];
+      q[r * width + c] = (1 - smoothing) * t + smoothing / width;
+    }
+  }
+  return q;
+}
+
+/** −Σ q·log softmax(z), mean over rows or sum; and its gradient (by the chain rule through softmax). */
+export function crossEntropy(z: ArrayLike<number>, q: Float64Array, rows: number, width: number, reduction: 'mean' | 'sum') {
+  const p = softmaxRows(z, rows, width);
+  const scale = reduction === 'mean' ? 1 / rows : 1;
+  let loss = 0;
+  const grad = new Float64Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    let mass = 0;
+    for (let c = 0; c < width; c++) mass += q[r * width + c];
+    for (let c = 0; c < width; c++) {
+      const i = r * width + c;
+      loss -= q[i] * Math.log(p[i]);
+      grad[i] = (p[i] * mass - q[i]) * scale;
+    }
+  }
+  return { loss: loss * scale, grad };
+}
+
+export function bce(p: ArrayLike<number>, t: ArrayLike<number>, reduction: 'mean' | 'sum') {
+  const scale = reduction === 'mean' ? 1 / p.length : 1;
+  let loss = 0;
+  const grad = new Float64Array(p.length);
+  for (let i = 0; i < p.length; i++) {
+    loss -= t[i] * Math.max(Math.log(p[i]), -100) + (1 - t[i]) * Math.max(Math.log(1 - p[i]), -100);
+    grad[i] = ((p[i] - t[i]) / Math.max(p[i] * (1 - p[i]), 1e-12)) * scale;
+  }
+  return { loss: loss * scale, grad };
+}
+
+export function bceWithLogits(z: ArrayLike<number>, t: ArrayLike<number>, reduction: 'mean' | 'sum') {
+  const scale = reduction === 'mean' ? 1 / z.length : 1;
+  let loss = 0;
+  const grad = new Float64Array(z.length);
+  for (let i = 0; i < z.length; i++) {
+    // log(1 + e^−z) + (1 − t)·z, in a form that neither overflows nor cancels
+    loss += Math.max(z[i], 0) - z[i] * t[i] + Math.log1p(Math.exp(-Math.abs(z[i])));
+    grad[i] = (1 / (1 + Math.exp(-z[i])) - t[i]) * scale;
+  }
+  return { loss: loss * scale, grad };
+}
