@@ -12,3 +12,4 @@ export {
 export { Optimizer, SGD, Adam, AdamW, type SGDOptions, type AdamOptions } from './optimizers.js';
 export type { FitOptions, History, EpochInfo, BatchInfo, Evaluation, TargetInput } from './fit.js';
 export { Network, type NetworkOptions } from './network.js';
+export type { NetworkJSON, LayerSpec } from './serialize.js';

@@ -7,6 +7,11 @@ import { Loss, type PreparedTarget } from './losses.js';
 import { Optimizer } from './optimizers.js';
 import { Generator } from './random.js';import { checkLossAndOptimizer, throwForStatus } from './status.js';
 import { type Evaluation, type FitOptions, type History, type TargetInput, evaluateNetwork, fitNetwork } from './fit.js';
+import {
+  FORMAT, type LayerSpec, type NamedTensor, type NetworkJSON, buildLayer, checkTensorsMatch, corruptFileError, decodeSafetensors,
+  describeLayer, encodeSafetensors, layerSpecsOf, parameterShapes, readNetworkJSON,
+} from './serialize.js';
+import { Adam, AdamW, SGD } from './optimizers.js';
 
 // Byte offsets of one plan row; mirror PLAN_* in assembly/network.ts.
 const PLAN_ROW_WORDS = 12;
@@ -311,6 +316,90 @@ export class Network {
     return this.plan === null;
   }
 
+  /** The architecture and weights as plain JSON; float32 values are written exactly and read back bit
+   *  for bit by Network.fromJSON. */
+  toJSON(): NetworkJSON {
+    const parameters: NetworkJSON['parameters'] = {};
+    for (const p of this.parameters()) parameters[p.name] = { shape: [...p.shape], data: Array.from(p.data) };
+    return { format: FORMAT, version: 1, layers: this.layers.map(describeLayer), parameters };
+  }
+
+  /** A network from Network.toJSON()'s output (object or JSON text). */
+  static fromJSON(json: NetworkJSON | string): Network {
+    const { specs, tensors } = readNetworkJSON(json);
+    return Network.fromParts(specs, tensors);
+  }
+
+  /** The network as a safetensors file: tensors named as PyTorch's state_dict ('0.weight', ...), the
+   *  architecture in __metadata__. With an optimizer over net.parameters(), its state is saved too
+   *  (a checkpoint: Network.loadCheckpoint restores both). */
+  save(options: { optimizer?: Optimizer } = {}): Uint8Array {
+    checkOptionKeys(options, ['optimizer'], 'save');
+    const params = this.parameters();
+    const tensors: [string, NamedTensor][] = params.map((p) => [p.name, { shape: [...p.shape], data: p.data.slice() }]);
+    const metadata: Record<string, string> = { format: FORMAT, version: '1', layers: JSON.stringify(this.layers.map(describeLayer)) };
+    const { optimizer } = options;
+    if (optimizer !== undefined) {
+      if (!(optimizer instanceof Optimizer)) throw new BackpropError('BAD_TYPE', `expected optimizer to be an Optimizer, got ${describeValue(optimizer)}`);
+      optimizer.readyBlock();
+      const names = optimizerParamNames(optimizer, params);
+      const state = optimizer.stateBuffers();
+      let next = 0;
+      optimizer.params.forEach((p, k) => {
+        for (const stateName of optimizer.stateNames) {
+          tensors.push([`optimizer.${names[k]}.${stateName}`, { shape: [...p.shape], data: state[next++] }]);
+        }
+      });
+      metadata.optimizer = JSON.stringify({ type: optimizer.constructor.name, config: optimizer.config(), step: optimizer.stepCount });
+    }
+    return encodeSafetensors(tensors, metadata);
+  }
+
+  /** A network from a safetensors file written by save() (optimizer state, if any, is ignored). */
+  static load(bytes: Uint8Array): Network {
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    return Network.fromParts(layerSpecsOf(metadata), tensors);
+  }
+
+  /** A network and its optimizer (with its state and step count) from save({ optimizer }). */
+  static loadCheckpoint(bytes: Uint8Array): { network: Network; optimizer: Optimizer | null } {
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    const network = Network.fromParts(layerSpecsOf(metadata), tensors);
+    try {
+      return { network, optimizer: metadata.optimizer === undefined ? null : restoreOptimizer(network, metadata.optimizer, tensors) };
+    } catch (error) {
+      network.dispose();
+      throw error;
+    }
+  }
+
+  /** Replaces this network's weights with those of a safetensors file or NetworkJSON whose tensors match
+   *  its parameters by name and shape (e.g. a PyTorch nn.Sequential state_dict saved with safetensors).
+   *  Everything is checked first: on error the weights are unchanged. */
+  loadWeights(source: Uint8Array | NetworkJSON | string): void {
+    const params = this.parameters();
+    this.assertNotFitting('loadWeights()');
+    const tensors = source instanceof Uint8Array ? decodeSafetensors(source).tensors : readNetworkJSON(source).tensors;
+    checkTensorsMatch(new Map(params.map((p) => [p.name, [...p.shape]])), tensors, 'optimizer.');
+    checkFiniteTensors(tensors);
+    for (const p of params) p.data.set(tensors.get(p.name)!.data);
+  }
+
+  private static fromParts(specs: LayerSpec[], tensors: Map<string, NamedTensor>): Network {
+    checkTensorsMatch(parameterShapes(specs), tensors, 'optimizer.');
+    checkFiniteTensors(tensors);
+    const layers = specs.map(buildLayer);
+    let network: Network;
+    try {
+      network = new Network(layers);
+    } catch (error) {
+      layers.forEach((layer) => layer.dispose());
+      throw corruptFileError(`the saved layers do not form a network: ${(error as Error).message}`);
+    }
+    for (const p of network.parameters()) p.data.set(tensors.get(p.name)!.data);
+    return network;
+  }
+
   /** Frees the network's WASM memory and that of its layers. */
   dispose(): void {
     if (!this.plan) return;
@@ -327,3 +416,64 @@ export class Network {
   }
 }
 
+
+/** The network's names of an optimizer's parameters; it must be over exactly the network's parameters. */
+function optimizerParamNames(optimizer: Optimizer, params: Parameter[]): string[] {
+  const byPtr = new Map(params.map((p) => [p.dataPtr, p.name]));
+  const names = optimizer.params.map((p) => byPtr.get(p.dataPtr));
+  if (names.some((n) => n === undefined) || names.length !== params.length) {
+    throw new BackpropError('BAD_OPTION', 'a checkpoint needs an optimizer over exactly this network\'s parameters (net.parameters())');
+  }
+  return names as string[];
+}
+
+const OPTIMIZERS: Record<string, new (params: Parameter[], options: never) => Optimizer> = { SGD, Adam, AdamW };
+
+function restoreOptimizer(network: Network, json: string, tensors: Map<string, NamedTensor>): Optimizer {
+  let saved: { type?: unknown; config?: unknown; step?: unknown };
+  try {
+    saved = JSON.parse(json);
+  } catch (error) {
+    throw corruptFileError(`__metadata__.optimizer is not valid JSON (${(error as Error).message})`);
+  }
+  const make = typeof saved?.type === 'string' ? OPTIMIZERS[saved.type] : undefined;
+  if (!make || !Number.isSafeInteger(saved.step) || (saved.step as number) < 0) {
+    throw corruptFileError(`__metadata__.optimizer does not describe an SGD, Adam or AdamW with a step count: ${json.slice(0, 200)}`);
+  }
+  let optimizer: Optimizer;
+  try {
+    optimizer = new make(network.parameters(), saved.config as never);
+  } catch (error) {
+    throw corruptFileError(`the saved optimizer settings are invalid: ${(error as Error).message}`);
+  }
+  try {
+    const buffers: Float32Array[] = [];
+    const expected = new Map<string, number[]>();
+    for (const p of optimizer.params) {
+      for (const stateName of optimizer.stateNames) {
+        const name = `optimizer.${p.name}.${stateName}`;
+        expected.set(name, [...p.shape]);
+        buffers.push(tensors.get(name)?.data ?? new Float32Array(0));
+      }
+    }
+    const stateTensors = new Map([...tensors].filter(([name]) => name.startsWith('optimizer.')));
+    checkTensorsMatch(expected, stateTensors, '\u0000');
+    optimizer.restoreState(saved.step as number, buffers);
+    return optimizer;
+  } catch (error) {
+    optimizer.dispose();
+    throw error;
+  }
+}
+
+function checkFiniteTensors(tensors: Map<string, NamedTensor>): void {
+  for (const [name, tensor] of tensors) {
+    const ptr = scratchF32(tensor.data.length);
+    const rows = { values: tensor.data, rows: tensor.data.length, original: (i: number) => tensor.data[i] };
+    try {
+      stageFinite(rows, ptr, name, 1);
+    } catch (error) {
+      throw corruptFileError((error as Error).message);
+    }
+  }
+}

@@ -31,6 +31,10 @@ function checkParams(params: unknown): Parameter[] {
 export abstract class Optimizer {
   readonly params: readonly Parameter[];
   private block: WasmBlock | null;
+  /** @internal Names of the per-parameter state buffers, as in torch.optim's state_dict. */
+  abstract readonly stateNames: readonly string[];
+  /** @internal The hyper-parameters, to rebuild the optimizer from a checkpoint. */
+  abstract config(): Record<string, unknown>;
 
   protected constructor(params: Parameter[], kernel: number, stateBuffers: number) {
     this.params = Object.freeze(checkParams(params));
@@ -97,6 +101,20 @@ export abstract class Optimizer {
       .map((ptr) => new Float32Array(memory, ptr, p.size).slice()));
   }
 
+  /** @internal Sets the step count and state buffers (as stateBuffers() returns them), for checkpoints. */
+  restoreState(step: number, buffers: Float32Array[]): void {
+    const memory = getCore().memory.buffer;
+    const table = new Int32Array(memory, this.alivePtr() + HEADER_BYTES, this.params.length * (ROW_BYTES / 4));
+    let next = 0;
+    this.params.forEach((p, k) => {
+      for (const field of [3, 4]) {
+        const ptr = table[k * (ROW_BYTES / 4) + field];
+        if (ptr !== 0) new Float32Array(memory, ptr, p.size).set(buffers[next++]);
+      }
+    });
+    this.writeHeaderI32(HeaderI32.Step, step);
+  }
+
   /** How many times step() has run. */
   get stepCount(): number {
     return this.headerI32()[HeaderI32.Step];
@@ -143,6 +161,7 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
   readonly weightDecay: number;
   private learningRate: number;
+  /** @internal */ readonly stateNames: readonly string[];
 
   constructor(params: Parameter[], options: SGDOptions = {}) {
     checkOptionKeys(options, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay'], 'SGD');
@@ -161,6 +180,7 @@ export class SGD extends Optimizer {
       );
     }
     super(params, OptimizerKernel.Sgd, momentum !== 0 ? 1 : 0);
+    this.stateNames = momentum !== 0 ? ['momentum_buffer'] : [];
     this.momentum = momentum;
     this.dampening = dampening;
     this.nesterov = nesterov;
@@ -183,7 +203,7 @@ export class SGD extends Optimizer {
   }
 
   /** @internal */
-  config(): Record<string, number | boolean> {
+  config(): SGDOptions & Record<string, unknown> {
     return { lr: this.lr, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
   }
 }
@@ -205,6 +225,7 @@ export class Adam extends Optimizer {
   readonly eps: number;
   readonly weightDecay: number;
   private learningRate: number;
+  /** @internal */ readonly stateNames: readonly string[] = ['exp_avg', 'exp_avg_sq'];
 
   constructor(params: Parameter[], options: AdamOptions = {}, kernel: number = OptimizerKernel.Adam, defaultDecay = 0) {
     const name = kernel === OptimizerKernel.Adam ? 'Adam' : 'AdamW';
@@ -239,8 +260,8 @@ export class Adam extends Optimizer {
   }
 
   /** @internal */
-  config(): Record<string, number | boolean | number[]> {
-    return { lr: this.lr, betas: [...this.betas], eps: this.eps, weightDecay: this.weightDecay };
+  config(): AdamOptions & Record<string, unknown> {
+    return { lr: this.lr, betas: [this.betas[0], this.betas[1]], eps: this.eps, weightDecay: this.weightDecay };
   }
 }
 
