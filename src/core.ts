@@ -165,8 +165,9 @@ export class WasmBlock {
 }
 
 function allocate(bytes: number): Ptr {
+  const core = getCore();
   try {
-    return getCore().alloc(bytes);
+    return core.alloc(bytes);
   } catch (error) {
     throw new BackpropError('OUT_OF_MEMORY', `could not allocate ${bytes} bytes of WASM memory (${String(error)})`);
   }

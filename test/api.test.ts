@@ -272,3 +272,43 @@ describe('memory', () => {
     expect(memoryStats()).toEqual(warm);
   });
 });
+
+describe('init schemes', () => {
+  const stats = (values: Float32Array) => {
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
+    return { mean, std: Math.sqrt(variance), max: Math.max(...values.map(Math.abs)) };
+  };
+  const fanIn = 300, fanOut = 200;
+  // expected standard deviation and, for uniform schemes, the bound (torch.nn.init's formulas)
+  const cases: [string, number, number | null][] = [
+    ['kaimingUniform', Math.sqrt(2 / fanIn), Math.sqrt(6 / fanIn)],
+    ['kaimingNormal', Math.sqrt(2 / fanIn), null],
+    ['xavierUniform', Math.sqrt(2 / (fanIn + fanOut)), Math.sqrt(6 / (fanIn + fanOut))],
+    ['xavierNormal', Math.sqrt(2 / (fanIn + fanOut)), null],
+  ];
+  for (const [scheme, std, bound] of cases) {
+    it(`${scheme}: std ${std.toFixed(4)}${bound ? `, within ±${bound.toFixed(4)}` : ''}, zero bias`, () => {
+      const lin = new Linear(fanIn, fanOut, { init: scheme as never, generator: new Generator(1) });
+      const s = stats(lin.weight);
+      expect(Math.abs(s.mean)).toBeLessThan(0.02 * std * 10);
+      expect(Math.abs(s.std - std) / std).toBeLessThan(0.02);
+      if (bound) expect(s.max).toBeLessThanOrEqual(bound);
+      expect(lin.bias!.every((b) => b === 0)).toBe(true);
+    });
+  }
+
+  it('zeros, and unknown schemes are refused', () => {
+    const lin = new Linear(3, 2, { init: 'zeros' });
+    expect([...lin.weight, ...lin.bias!].every((v) => v === 0)).toBe(true);
+    expect(() => new Linear(3, 2, { init: 'he' as never })).toThrow(/init to be one of default, kaimingUniform/);
+  });
+
+  it('a Network seed re-draws every layer by its own scheme', () => {
+    const a = new Network([new Linear(50, 40, { init: 'xavierNormal' }), new Linear(40, 2)], { seed: 3 });
+    const b = new Network([new Linear(50, 40, { init: 'xavierNormal' }), new Linear(40, 2)], { seed: 3 });
+    expect((a.layers[0] as Linear).weight).toEqual((b.layers[0] as Linear).weight);
+    expect((a.layers[0] as Linear).bias!.every((v) => v === 0)).toBe(true);
+    expect((a.layers[1] as Linear).bias!.some((v) => v !== 0)).toBe(true);
+  });
+});

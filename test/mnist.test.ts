@@ -1,0 +1,13 @@
+// Real data: the MNIST example's recipe (run against the built package) on a 2,000-digit subset
+// (1,600 train, 400 held out).
+import { expect, it } from 'vitest';
+// @ts-expect-error: a plain JS module of the examples
+import { trainMnist } from '../examples/mnist-recipe.mjs';
+
+it('784 → 128 ReLU → 10 reaches ≥ 90% on held-out digits', async () => {
+  const { net, history, accuracy, trainSize, testSize } = await trainMnist({ perClass: 200, epochs: 12 });
+  expect([trainSize, testSize]).toEqual([1600, 400]);
+  expect(accuracy).toBeGreaterThanOrEqual(0.9);
+  expect(history.loss.at(-1)).toBeLessThan(history.loss[0]);
+  net.dispose();
+});
