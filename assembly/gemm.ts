@@ -1,75 +1,208 @@
-// Dense (Linear) layer kernels, f32, row-major, PyTorch layout:
-//   X [batch, in], W [out, in], bias [out], Z [batch, out].
-// Forward  Z = X·Wᵀ + bias
-// Backward dX = dZ·W,  dW += dZᵀ·X,  dBias += Σ_batch dZ   (gradients accumulate until zeroed)
-// f32x4 over the contiguous dimension with scalar tails; tiled microkernels come in their own files.
+// The three matrix products of a Linear layer (PyTorch layout: X [M, K] batch-major, W [N, K], Z [M, N]):
+//   forward   Z  = X·Wᵀ + bias     gemmNT: f32-gemm-nt/4x2-wasmsimd-dot    (dot products along K)
+//   backward  dX = dZ·W            gemmNN: f32-gemm-nn/4x8-wasmsimd-splat  (A = dZ,  B = W)
+//             dW += dZᵀ·X          gemmNN: f32-gemm-nn/4x8-wasmsimd-splat  (A = dZᵀ, B = X, accumulating)
+//             dBias += Σ_rows dZ
+// Both microkernels work on tiles of C held in v128 registers; rows past M reuse the last row's pointers
+// (their results are not stored) and columns past the last full tile go through narrower paths, so any
+// shape works. assembly/gemm-reference.ts has the scalar kernels the tests compare them with.
 
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
 }
 
-/** Σ_i a[i]·b[i] over n floats. */
-@inline function dot(a: usize, b: usize, n: i32): f32 {
-  let i = 0;
-  let acc = f32x4.splat(0);
-  for (; i + 4 <= n; i += 4) {
-    acc = f32x4.add(acc, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
-  }
-  let sum = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1))
-          + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
-  for (; i < n; i++) sum += load<f32>(at(a, i)) * load<f32>(at(b, i));
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// ---- forward: C[M, N] = A[M, K]·B[N, K]ᵀ (+ bias[N]) ----
+
+/** Σ_p a[p]·b[p] for the K % 4 tail that the vector loop leaves. */
+@inline function dotTail(a: usize, b: usize, from: i32, k: i32): f32 {
+  let sum: f32 = 0;
+  for (let p = from; p < k; p++) sum += load<f32>(at(a, p)) * load<f32>(at(b, p));
   return sum;
 }
 
-/** y[i] += alpha·x[i] over n floats. */
-@inline function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
-  let i = 0;
-  const alphaV = f32x4.splat(alpha);
-  for (; i + 4 <= n; i += 4) {
-    v128.store(at(y, i), f32x4.add(v128.load(at(y, i)), f32x4.mul(alphaV, v128.load(at(x, i)))));
+/** Rows i0..i0+3 (clamped to M) × columns j0, j0+1 of C: eight dot products along K at once. */
+function gemmNT4x2(
+  m: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize, i0: i32, j0: i32,
+): void {
+  const rows = min(4, m - i0);
+  const a0 = at(a, i0 * lda);
+  const a1 = rows > 1 ? at(a0, lda) : a0;
+  const a2 = rows > 2 ? at(a1, lda) : a1;
+  const a3 = rows > 3 ? at(a2, lda) : a2;
+  const b0 = at(b, j0 * ldb), b1 = at(b0, ldb);
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let p = 0;
+  for (; p + 4 <= k; p += 4) {
+    const w0 = v128.load(at(b0, p)), w1 = v128.load(at(b1, p));
+    const x0 = v128.load(at(a0, p)), x1 = v128.load(at(a1, p));
+    c00 = f32x4.add(c00, f32x4.mul(x0, w0)); c01 = f32x4.add(c01, f32x4.mul(x0, w1));
+    c10 = f32x4.add(c10, f32x4.mul(x1, w0)); c11 = f32x4.add(c11, f32x4.mul(x1, w1));
+    const x2 = v128.load(at(a2, p)), x3 = v128.load(at(a3, p));
+    c20 = f32x4.add(c20, f32x4.mul(x2, w0)); c21 = f32x4.add(c21, f32x4.mul(x2, w1));
+    c30 = f32x4.add(c30, f32x4.mul(x3, w0)); c31 = f32x4.add(c31, f32x4.mul(x3, w1));
   }
-  for (; i < n; i++) store<f32>(at(y, i), load<f32>(at(y, i)) + alpha * load<f32>(at(x, i)));
+  const bias0: f32 = bias ? load<f32>(at(bias, j0)) : 0, bias1: f32 = bias ? load<f32>(at(bias, j0 + 1)) : 0;
+  const out = at(c, i0 * ldc + j0);
+  store<f32>(out, hsum(c00) + dotTail(a0, b0, p, k) + bias0);
+  store<f32>(out, hsum(c01) + dotTail(a0, b1, p, k) + bias1, 4);
+  if (rows > 1) {
+    store<f32>(at(out, ldc), hsum(c10) + dotTail(a1, b0, p, k) + bias0);
+    store<f32>(at(out, ldc), hsum(c11) + dotTail(a1, b1, p, k) + bias1, 4);
+  }
+  if (rows > 2) {
+    store<f32>(at(out, 2 * ldc), hsum(c20) + dotTail(a2, b0, p, k) + bias0);
+    store<f32>(at(out, 2 * ldc), hsum(c21) + dotTail(a2, b1, p, k) + bias1, 4);
+  }
+  if (rows > 3) {
+    store<f32>(at(out, 3 * ldc), hsum(c30) + dotTail(a3, b0, p, k) + bias0);
+    store<f32>(at(out, 3 * ldc), hsum(c31) + dotTail(a3, b1, p, k) + bias1, 4);
+  }
 }
+
+/** One column j of C for every row: the odd column that 4×2 tiles leave. */
+function gemmNTColumn(m: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize, j: i32): void {
+  const bj = at(b, j * ldb);
+  const biasJ: f32 = bias ? load<f32>(at(bias, j)) : 0;
+  for (let i = 0; i < m; i++) {
+    const ai = at(a, i * lda);
+    let acc = f32x4.splat(0);
+    let p = 0;
+    for (; p + 4 <= k; p += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(ai, p)), v128.load(at(bj, p))));
+    store<f32>(at(c, i * ldc + j), hsum(acc) + dotTail(ai, bj, p, k) + biasJ);
+  }
+}
+
+/** Scalar loops for K < 4, where vector accumulators would hold nothing but their horizontal sums' cost. */
+function gemmNTShort(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
+  for (let i = 0; i < m; i++) {
+    const ai = at(a, i * lda);
+    for (let j = 0; j < n; j++) {
+      store<f32>(at(c, i * ldc + j), dotTail(ai, at(b, j * ldb), 0, k) + (bias ? load<f32>(at(bias, j)) : 0));
+    }
+  }
+}
+
+export function gemmNT(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
+  if (k < 4) {
+    gemmNTShort(m, n, k, a, lda, b, ldb, c, ldc, bias);
+    return;
+  }
+  const pairs = n & ~1;
+  for (let i0 = 0; i0 < m; i0 += 4) {
+    for (let j0 = 0; j0 < pairs; j0 += 2) gemmNT4x2(m, k, a, lda, b, ldb, c, ldc, bias, i0, j0);
+  }
+  if (n & 1) gemmNTColumn(m, k, a, lda, b, ldb, c, ldc, bias, n - 1);
+}
+
+// ---- backward: C[M, N] (+)= A·B, A(i, p) = a[i·rsA + p·csA], B row-major [K, N] ----
+
+/** Rows i0..i0+3 (clamped) × columns j0..j0+7 of C: per step of K, four load-splats of A (load32_splat,
+ *  measurably faster here than a scalar load and a splat) times two vectors of B. */
+function gemmNN4x8(
+  m: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, i0: i32, j0: i32,
+): void {
+  const rows = min(4, m - i0);
+  let a0 = at(a, i0 * rsA);
+  let a1 = rows > 1 ? at(a0, rsA) : a0;
+  let a2 = rows > 2 ? at(a1, rsA) : a1;
+  let a3 = rows > 3 ? at(a2, rsA) : a2;
+  const aStep = <usize>csA << 2, bStep = <usize>ldb << 2;
+  let bp = at(b, j0);
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const v0 = v128.load32_splat(a0), v1 = v128.load32_splat(a1);
+    c00 = f32x4.add(c00, f32x4.mul(v0, b0)); c01 = f32x4.add(c01, f32x4.mul(v0, b1));
+    c10 = f32x4.add(c10, f32x4.mul(v1, b0)); c11 = f32x4.add(c11, f32x4.mul(v1, b1));
+    const v2 = v128.load32_splat(a2), v3 = v128.load32_splat(a3);
+    c20 = f32x4.add(c20, f32x4.mul(v2, b0)); c21 = f32x4.add(c21, f32x4.mul(v2, b1));
+    c30 = f32x4.add(c30, f32x4.mul(v3, b0)); c31 = f32x4.add(c31, f32x4.mul(v3, b1));
+    a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; bp += bStep;
+  }
+  const out = at(c, i0 * ldc + j0);
+  storeRow8(out, c00, c01, accumulate);
+  if (rows > 1) storeRow8(at(out, ldc), c10, c11, accumulate);
+  if (rows > 2) storeRow8(at(out, 2 * ldc), c20, c21, accumulate);
+  if (rows > 3) storeRow8(at(out, 3 * ldc), c30, c31, accumulate);
+}
+
+@inline function storeRow8(out: usize, lo: v128, hi: v128, accumulate: bool): void {
+  if (accumulate) {
+    lo = f32x4.add(lo, v128.load(out));
+    hi = f32x4.add(hi, v128.load(out, 16));
+  }
+  v128.store(out, lo);
+  v128.store(out, hi, 16);
+}
+
+/** Columns j0..n−1 (fewer than 8) of C, four at a time and then one by one. */
+function gemmNNEdge(
+  m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, j0: i32,
+): void {
+  for (let i = 0; i < m; i++) {
+    const ai = at(a, i * rsA);
+    let j = j0;
+    for (; j + 4 <= n; j += 4) {
+      let acc = f32x4.splat(0);
+      for (let p = 0; p < k; p++) {
+        acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(ai, p * csA)), v128.load(at(b, p * ldb + j))));
+      }
+      const out = at(c, i * ldc + j);
+      v128.store(out, accumulate ? f32x4.add(acc, v128.load(out)) : acc);
+    }
+    for (; j < n; j++) {
+      let sum: f32 = 0;
+      for (let p = 0; p < k; p++) sum += load<f32>(at(ai, p * csA)) * load<f32>(at(b, p * ldb + j));
+      const out = at(c, i * ldc + j);
+      store<f32>(out, accumulate ? load<f32>(out) + sum : sum);
+    }
+  }
+}
+
+export function gemmNN(
+  m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
+): void {
+  const full = n & ~7;
+  for (let i0 = 0; i0 < m; i0 += 4) {
+    for (let j0 = 0; j0 < full; j0 += 8) gemmNN4x8(m, k, a, rsA, csA, b, ldb, c, ldc, accumulate, i0, j0);
+  }
+  if (full < n) gemmNNEdge(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, full);
+}
+
+// ---- the Linear layer ----
 
 export function linearForward(
   x: usize, weight: usize, bias: usize, z: usize, batch: i32, inFeatures: i32, outFeatures: i32,
 ): void {
-  for (let b = 0; b < batch; b++) {
-    const xRow = at(x, b * inFeatures);
-    const zRow = at(z, b * outFeatures);
-    for (let o = 0; o < outFeatures; o++) {
-      let sum = dot(xRow, at(weight, o * inFeatures), inFeatures);
-      if (bias) sum += load<f32>(at(bias, o));
-      store<f32>(at(zRow, o), sum);
-    }
-  }
+  gemmNT(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias);
 }
 
 /** dX = dZ·W (overwrites dX). */
 export function linearBackwardInput(
   gradZ: usize, weight: usize, gradX: usize, batch: i32, inFeatures: i32, outFeatures: i32,
 ): void {
-  memory.fill(gradX, 0, <usize>(batch * inFeatures) << 2);
-  for (let b = 0; b < batch; b++) {
-    const gradXRow = at(gradX, b * inFeatures);
-    const gradZRow = at(gradZ, b * outFeatures);
-    for (let o = 0; o < outFeatures; o++) {
-      axpy(gradXRow, load<f32>(at(gradZRow, o)), at(weight, o * inFeatures), inFeatures);
-    }
-  }
+  gemmNN(batch, inFeatures, outFeatures, gradZ, outFeatures, 1, weight, inFeatures, gradX, inFeatures, false);
 }
 
 /** dW += dZᵀ·X and dBias += Σ_batch dZ (bias skipped when its pointer is 0). */
 export function linearBackwardParams(
   gradZ: usize, x: usize, gradWeight: usize, gradBias: usize, batch: i32, inFeatures: i32, outFeatures: i32,
 ): void {
-  for (let o = 0; o < outFeatures; o++) {
-    const gradWeightRow = at(gradWeight, o * inFeatures);
-    for (let b = 0; b < batch; b++) {
-      axpy(gradWeightRow, load<f32>(at(gradZ, b * outFeatures + o)), at(x, b * inFeatures), inFeatures);
-    }
-  }
+  gemmNN(outFeatures, inFeatures, batch, gradZ, 1, outFeatures, x, inFeatures, gradWeight, inFeatures, true);
   if (gradBias) {
-    for (let b = 0; b < batch; b++) axpy(gradBias, 1, at(gradZ, b * outFeatures), outFeatures);
+    for (let r = 0; r < batch; r++) {
+      const row = at(gradZ, r * outFeatures);
+      let j = 0;
+      for (; j + 4 <= outFeatures; j += 4) {
+        v128.store(at(gradBias, j), f32x4.add(v128.load(at(gradBias, j)), v128.load(at(row, j))));
+      }
+      for (; j < outFeatures; j++) store<f32>(at(gradBias, j), load<f32>(at(gradBias, j)) + load<f32>(at(row, j)));
+    }
   }
 }

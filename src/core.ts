@@ -23,6 +23,14 @@ export interface CoreExports {
   linearBackwardParams(
     gradZ: Ptr, x: Ptr, gradWeight: Ptr, gradBias: Ptr, batch: number, inF: number, outF: number,
   ): void;
+  gemmNT(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number, bias: Ptr): void;
+  gemmNN(
+    m: number, n: number, k: number, a: Ptr, rsA: number, csA: number, b: Ptr, ldb: number, c: Ptr, ldc: number, accumulate: number,
+  ): void;
+  gemmNTReference(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number, bias: Ptr): void;
+  gemmNNReference(
+    m: number, n: number, k: number, a: Ptr, rsA: number, csA: number, b: Ptr, ldb: number, c: Ptr, ldc: number, accumulate: number,
+  ): void;
   activationForward(kind: number, param: number, z: Ptr, a: Ptr, rows: number, width: number): void;
   activationBackward(
     kind: number, param: number, z: Ptr, a: Ptr, gradA: Ptr, gradZ: Ptr, rows: number, width: number,
