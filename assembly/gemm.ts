@@ -165,12 +165,36 @@ function gemmNNEdge(
   }
 }
 
+// An 8-column panel of B packed contiguously ([K, 8]) so the 4×8 kernel streams it from L1 for every row
+// tile; B's own rows can be power-of-two strides apart, which map to few cache sets.
+const PANEL_MAX_K: i32 = 4096;
+const PANEL = memory.data(PANEL_MAX_K * 8 * 4, 16);
+
+function packPanel(k: i32, b: usize, ldb: i32, j0: i32): void {
+  let src = at(b, j0);
+  let dst = PANEL;
+  const step = <usize>ldb << 2;
+  for (let p = 0; p < k; p++) {
+    v128.store(dst, v128.load(src));
+    v128.store(dst, v128.load(src, 16), 16);
+    src += step;
+    dst += 32;
+  }
+}
+
 export function gemmNN(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
 ): void {
   const full = n & ~7;
-  for (let i0 = 0; i0 < m; i0 += 4) {
-    for (let j0 = 0; j0 < full; j0 += 8) gemmNN4x8(m, k, a, rsA, csA, b, ldb, c, ldc, accumulate, i0, j0);
+  if (k <= PANEL_MAX_K && m > 4) {
+    for (let j0 = 0; j0 < full; j0 += 8) {
+      packPanel(k, b, ldb, j0);
+      for (let i0 = 0; i0 < m; i0 += 4) gemmNN4x8(m, k, a, rsA, csA, PANEL - (<usize>j0 << 2), 8, c, ldc, accumulate, i0, j0);
+    }
+  } else {
+    for (let i0 = 0; i0 < m; i0 += 4) {
+      for (let j0 = 0; j0 < full; j0 += 8) gemmNN4x8(m, k, a, rsA, csA, b, ldb, c, ldc, accumulate, i0, j0);
+    }
   }
   if (full < n) gemmNNEdge(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, full);
 }
