@@ -15,6 +15,13 @@
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
+// Scratch for packed operands: an 8-column panel of B ([K, 8]) that the 4×8 kernel streams from L1 for
+// every row tile (B's own rows can be power-of-two strides apart, which map to few cache sets), or Bᵀ for
+// the short-K forward path.
+const PANEL_MAX_K: i32 = 4096;
+const PANEL_FLOATS: i32 = PANEL_MAX_K * 8;
+const PANEL = memory.data(PANEL_FLOATS * 4, 16);
+
 // ---- forward: C[M, N] = A[M, K]·B[N, K]ᵀ (+ bias[N]) ----
 
 /** Σ_p a[p]·b[p] for the K % 4 tail that the vector loop leaves. */
@@ -77,19 +84,31 @@ function gemmNTColumn(m: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c:
   }
 }
 
-/** Scalar loops for K < 4, where vector accumulators would hold nothing but their horizontal sums' cost. */
-function gemmNTShort(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
+/** K < 4 (e.g. a network's 1- or 2-feature input): with so few terms per dot product, vectorise over N
+ *  instead, against Bᵀ packed as K rows of N. */
+function gemmNTShortK(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
+  for (let j = 0; j < n; j++) {
+    for (let p = 0; p < k; p++) store<f32>(at(PANEL, p * n + j), load<f32>(at(b, j * ldb + p)));
+  }
+  const vectorEnd = n & ~3;
   for (let i = 0; i < m; i++) {
-    const ai = at(a, i * lda);
-    for (let j = 0; j < n; j++) {
-      store<f32>(at(c, i * ldc + j), dotTail(ai, at(b, j * ldb), 0, k) + (bias ? load<f32>(at(bias, j)) : 0));
+    const ai = at(a, i * lda), ci = at(c, i * ldc);
+    for (let j = 0; j < vectorEnd; j += 4) {
+      let acc = bias ? v128.load(at(bias, j)) : f32x4.splat(0);
+      for (let p = 0; p < k; p++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(ai, p)), v128.load(at(PANEL, p * n + j))));
+      v128.store(at(ci, j), acc);
+    }
+    for (let j = vectorEnd; j < n; j++) {
+      let sum: f32 = bias ? load<f32>(at(bias, j)) : 0;
+      for (let p = 0; p < k; p++) sum += load<f32>(at(ai, p)) * load<f32>(at(PANEL, p * n + j));
+      store<f32>(at(ci, j), sum);
     }
   }
 }
 
 export function gemmNT(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
-  if (k < 4) {
-    gemmNTShort(m, n, k, a, lda, b, ldb, c, ldc, bias);
+  if (k < 4 && n * k <= PANEL_FLOATS) {
+    gemmNTShortK(m, n, k, a, lda, b, ldb, c, ldc, bias);
     return;
   }
   const pairs = n & ~1;
@@ -141,11 +160,31 @@ function gemmNN4x8(
   v128.store(out, hi, 16);
 }
 
-/** Columns j0..n−1 (fewer than 8) of C, four at a time and then one by one. */
+/** Columns j0..n−1 (fewer than 8) of C: when A's rows are adjacent (A = dZᵀ in dW), four rows at a
+ *  time as one vector; otherwise four columns at a time, then one by one. */
 function gemmNNEdge(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, j0: i32,
 ): void {
-  for (let i = 0; i < m; i++) {
+  let firstScalarRow = 0;
+  if (rsA == 1) {
+    firstScalarRow = m & ~3;
+    for (let j = j0; j < n; j++) {
+      for (let i0 = 0; i0 < firstScalarRow; i0 += 4) {
+        let acc = f32x4.splat(0);
+        for (let p = 0; p < k; p++) {
+          acc = f32x4.add(acc, f32x4.mul(v128.load(at(a, p * csA + i0)), v128.load32_splat(at(b, p * ldb + j))));
+        }
+        const out = at(c, i0 * ldc + j), rowStep = <usize>ldc << 2;
+        const base0: f32 = accumulate ? load<f32>(out) : 0, base1: f32 = accumulate ? load<f32>(out + rowStep) : 0;
+        const base2: f32 = accumulate ? load<f32>(out + 2 * rowStep) : 0, base3: f32 = accumulate ? load<f32>(out + 3 * rowStep) : 0;
+        store<f32>(out, base0 + f32x4.extract_lane(acc, 0));
+        store<f32>(out + rowStep, base1 + f32x4.extract_lane(acc, 1));
+        store<f32>(out + 2 * rowStep, base2 + f32x4.extract_lane(acc, 2));
+        store<f32>(out + 3 * rowStep, base3 + f32x4.extract_lane(acc, 3));
+      }
+    }
+  }
+  for (let i = firstScalarRow; i < m; i++) {
     const ai = at(a, i * rsA);
     let j = j0;
     for (; j + 4 <= n; j += 4) {
@@ -164,11 +203,6 @@ function gemmNNEdge(
     }
   }
 }
-
-// An 8-column panel of B packed contiguously ([K, 8]) so the 4×8 kernel streams it from L1 for every row
-// tile; B's own rows can be power-of-two strides apart, which map to few cache sets.
-const PANEL_MAX_K: i32 = 4096;
-const PANEL = memory.data(PANEL_MAX_K * 8 * 4, 16);
 
 function packPanel(k: i32, b: usize, ldb: i32, j0: i32): void {
   let src = at(b, j0);

@@ -135,12 +135,16 @@ export function writeI32(ptr: Ptr, values: ArrayLike<number>): void {
   new Int32Array(getCore().memory.buffer, ptr, values.length).set(values);
 }
 
+let resultViews: { loss: Float64Array; ints: Int32Array } | null = null;
+
 /** The loss and the position that the last training call wrote to the core's result area. */
 export function readResult(): { loss: number; where: number; batch: number } {
-  const ptr = getCore().resultPtr();
-  const buffer = getCore().memory.buffer;
-  const ints = new Int32Array(buffer, ptr + 8, 2);
-  return { loss: new Float64Array(buffer, ptr, 1)[0], where: ints[0], batch: ints[1] };
+  const core = getCore();
+  if (resultViews === null || resultViews.loss.buffer !== core.memory.buffer) {
+    const ptr = core.resultPtr();
+    resultViews = { loss: new Float64Array(core.memory.buffer, ptr, 1), ints: new Int32Array(core.memory.buffer, ptr + 8, 2) };
+  }
+  return { loss: resultViews.loss[0], where: resultViews.ints[0], batch: resultViews.ints[1] };
 }
 
 const stats = { liveBytes: 0, liveObjects: 0 };
