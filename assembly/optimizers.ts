@@ -20,6 +20,7 @@ export const OPT_WEIGHT_DECAY: usize = 40;
 export const OPT_BETA1: usize = 48;
 export const OPT_BETA2: usize = 56;
 export const OPT_EPS: usize = 64;
+export const OPT_CLIP_NORM: usize = 72; // 0: no clipping
 export const OPT_TABLE: usize = 96;
 export const OPT_ROW: usize = 20;
 
@@ -122,7 +123,34 @@ function adamStep(block: usize, decoupled: bool): void {
   }
 }
 
+// Gradient clipping by global norm (torch.nn.utils.clip_grad_norm_): when ‖g‖₂ over every parameter
+// exceeds maxNorm, every gradient is scaled by maxNorm / (‖g‖₂ + 1e−6) before the update.
+function clipGradients(block: usize, maxNorm: f64): void {
+  const count = load<i32>(block + OPT_COUNT);
+  let squares: f64 = 0;
+  for (let k = 0; k < count; k++) {
+    const r = row(block, k);
+    const grad = load<u32>(r, 4), n = load<i32>(r, 8);
+    for (let i = 0; i < n; i++) {
+      const g = <f64>load<f32>(at(grad, i));
+      squares += g * g;
+    }
+  }
+  const coefficient = maxNorm / (Math.sqrt(squares) + 1e-6);
+  if (coefficient >= 1) return;
+  const scale = f32x4.splat(<f32>coefficient);
+  for (let k = 0; k < count; k++) {
+    const r = row(block, k);
+    const grad = load<u32>(r, 4), n = load<i32>(r, 8);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) v128.store(at(grad, i), f32x4.mul(v128.load(at(grad, i)), scale));
+    for (; i < n; i++) store<f32>(at(grad, i), load<f32>(at(grad, i)) * <f32>coefficient);
+  }
+}
+
 export function optimizerStep(block: usize): void {
+  const maxNorm = load<f64>(block + OPT_CLIP_NORM);
+  if (maxNorm > 0) clipGradients(block, maxNorm);
   switch (load<i32>(block + OPT_KIND)) {
     case SGD: sgdStep(block); break;
     case ADAM: adamStep(block, false); break;

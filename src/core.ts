@@ -149,18 +149,24 @@ export function readResult(): { loss: number; where: number; batch: number } {
 
 const stats = { liveBytes: 0, liveObjects: 0 };
 
-/** A block of linear memory with one owner, who calls free() exactly once. */
+/** Frees the blocks of objects that were garbage-collected without dispose(). */
+const forgotten: FinalizationRegistry<WasmBlock> | null =
+  typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((block) => block.free()) : null;
+
+/** A block of linear memory with one owner, who calls free() exactly once. With an `owner` object, the
+ *  block is also freed when the owner is garbage-collected without having freed it. */
 export class WasmBlock {
   readonly ptr: Ptr;
   readonly bytes: number;
   private freed = false;
 
-  constructor(bytes: number) {
+  constructor(bytes: number, owner?: object) {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
     this.ptr = allocate(size);
     this.bytes = size;
     stats.liveBytes += size;
     stats.liveObjects += 1;
+    if (owner) forgotten?.register(owner, this, this);
   }
 
   get isFreed(): boolean {
@@ -170,6 +176,7 @@ export class WasmBlock {
   free(): void {
     if (this.freed) return;
     this.freed = true;
+    forgotten?.unregister(this);
     stats.liveBytes -= this.bytes;
     stats.liveObjects -= 1;
     getCore().free(this.ptr);

@@ -127,7 +127,7 @@ export class Linear extends Layer {
     const weightFloats = alignFloats(inFeatures * outFeatures);
     const biasFloats = this.hasBias ? alignFloats(outFeatures) : 0;
     const paramFloats = weightFloats + biasFloats;
-    this.block = new WasmBlock(paramFloats * 8);
+    this.block = new WasmBlock(paramFloats * 8, this);
     const base = this.block.ptr;
     this.params = [new Parameter('weight', [outFeatures, inFeatures], this, base, base + paramFloats * 4)];
     if (this.hasBias) {

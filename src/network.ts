@@ -53,7 +53,7 @@ export class Network {
       generator?.dispose();
     }
     for (const layer of layers) if (layer instanceof Linear) layer.ownedByNetwork = true;
-    this.plan = new WasmBlock(layers.length * PLAN_ROW_WORDS * 4);
+    this.plan = new WasmBlock(layers.length * PLAN_ROW_WORDS * 4, this);
     this.writePlan();
   }
 
@@ -142,7 +142,7 @@ export class Network {
   private ensureCapacity(batch: number): void {
     if (batch <= this.batchCapacity) return;
     const offsets = this.bufferOffsets(batch);
-    const grown = new WasmBlock(offsets.total * 4); // allocate first: on failure nothing has changed
+    const grown = new WasmBlock(offsets.total * 4, this); // allocate first: on failure nothing has changed
     this.activations?.free();
     this.activations = grown;
     this.batchCapacity = batch;

@@ -9,7 +9,7 @@ const HEADER_BYTES = 96;
 const ROW_BYTES = 20;
 /** Header fields: i32 slots by their i32 index, f64 hyper-parameters by their f64 index. */
 const enum HeaderI32 { Kind = 0, Count = 1, Step = 2, Nesterov = 3 }
-const enum HeaderF64 { Lr = 2, Momentum = 3, Dampening = 4, WeightDecay = 5, Beta1 = 6, Beta2 = 7, Eps = 8 }
+const enum HeaderF64 { Lr = 2, Momentum = 3, Dampening = 4, WeightDecay = 5, Beta1 = 6, Beta2 = 7, Eps = 8, ClipGradNorm = 9 }
 const enum OptimizerKernel { Sgd = 1, Adam = 2, AdamW = 3 }
 
 function checkParams(params: unknown): Parameter[] {
@@ -40,7 +40,7 @@ export abstract class Optimizer {
     this.params = Object.freeze(checkParams(params));
     const tableBytes = alignFloats(this.params.length * (ROW_BYTES / 4)) * 4;
     const stateFloats = this.params.map((p) => alignFloats(p.size));
-    const block = new WasmBlock(HEADER_BYTES + tableBytes + stateBuffers * stateFloats.reduce((a, b) => a + b, 0) * 4);
+    const block = new WasmBlock(HEADER_BYTES + tableBytes + stateBuffers * stateFloats.reduce((a, b) => a + b, 0) * 4, this);
     this.block = block;
     const memory = getCore().memory.buffer;
     const header = new Int32Array(memory, block.ptr, HEADER_BYTES / 4);
@@ -152,6 +152,8 @@ export interface SGDOptions {
   nesterov?: boolean;
   /** L2 penalty added to the gradient, ≥ 0 (default 0). */
   weightDecay?: number;
+  /** Scale the gradients down when their global L2 norm exceeds this (torch.nn.utils.clip_grad_norm_). */
+  clipGradNorm?: number;
 }
 
 /** Stochastic gradient descent with PyTorch's exact update (torch.optim.SGD). */
@@ -160,11 +162,13 @@ export class SGD extends Optimizer {
   readonly dampening: number;
   readonly nesterov: boolean;
   readonly weightDecay: number;
+  readonly clipGradNorm: number | undefined;
   private learningRate: number;
   /** @internal */ readonly stateNames: readonly string[];
 
   constructor(params: Parameter[], options: SGDOptions = {}) {
-    checkOptionKeys(options, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay'], 'SGD');
+    checkOptionKeys(options, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay', 'clipGradNorm'], 'SGD');
+    const clipGradNorm = checkClip(options.clipGradNorm, 'SGD');
     const lr = checkLr(options.lr ?? 1e-3);
     const momentum = requireFiniteNumber(options.momentum ?? 0, 'SGD momentum', (v) => v >= 0, '≥ 0');
     const dampening = requireFiniteNumber(options.dampening ?? 0, 'SGD dampening', (v) => v >= 0 && v <= 1, 'in [0, 1]');
@@ -191,6 +195,8 @@ export class SGD extends Optimizer {
     this.writeHeaderF64(HeaderF64.Dampening, dampening);
     this.writeHeaderF64(HeaderF64.WeightDecay, weightDecay);
     this.writeHeaderI32(HeaderI32.Nesterov, nesterov ? 1 : 0);
+    this.clipGradNorm = clipGradNorm;
+    this.writeHeaderF64(HeaderF64.ClipGradNorm, clipGradNorm ?? 0);
   }
 
   /** The learning rate; set it to schedule (takes effect at the next step). */
@@ -204,7 +210,10 @@ export class SGD extends Optimizer {
 
   /** @internal */
   config(): SGDOptions & Record<string, unknown> {
-    return { lr: this.lr, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
+    return {
+      lr: this.lr, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay,
+      ...(this.clipGradNorm === undefined ? {} : { clipGradNorm: this.clipGradNorm }),
+    };
   }
 }
 
@@ -217,6 +226,8 @@ export interface AdamOptions {
   eps?: number;
   /** Adam: L2 penalty added to the gradient; AdamW: decoupled decay (defaults 0 and 0.01). */
   weightDecay?: number;
+  /** Scale the gradients down when their global L2 norm exceeds this (torch.nn.utils.clip_grad_norm_). */
+  clipGradNorm?: number;
 }
 
 /** Adam (torch.optim.Adam): moment estimates with bias correction; its state (m, v) lives in WASM. */
@@ -224,12 +235,14 @@ export class Adam extends Optimizer {
   readonly betas: readonly [number, number];
   readonly eps: number;
   readonly weightDecay: number;
+  readonly clipGradNorm: number | undefined;
   private learningRate: number;
   /** @internal */ readonly stateNames: readonly string[] = ['exp_avg', 'exp_avg_sq'];
 
   constructor(params: Parameter[], options: AdamOptions = {}, kernel: number = OptimizerKernel.Adam, defaultDecay = 0) {
     const name = kernel === OptimizerKernel.Adam ? 'Adam' : 'AdamW';
-    checkOptionKeys(options, ['lr', 'betas', 'eps', 'weightDecay'], name);
+    checkOptionKeys(options, ['lr', 'betas', 'eps', 'weightDecay', 'clipGradNorm'], name);
+    const clipGradNorm = checkClip(options.clipGradNorm, name);
     const lr = checkLr(options.lr ?? 1e-3);
     const betas = options.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) {
@@ -248,6 +261,8 @@ export class Adam extends Optimizer {
     this.writeHeaderF64(HeaderF64.Beta2, betas[1]);
     this.writeHeaderF64(HeaderF64.Eps, eps);
     this.writeHeaderF64(HeaderF64.WeightDecay, weightDecay);
+    this.clipGradNorm = clipGradNorm;
+    this.writeHeaderF64(HeaderF64.ClipGradNorm, clipGradNorm ?? 0);
   }
 
   /** The learning rate; set it to schedule (takes effect at the next step). */
@@ -261,7 +276,10 @@ export class Adam extends Optimizer {
 
   /** @internal */
   config(): AdamOptions & Record<string, unknown> {
-    return { lr: this.lr, betas: [this.betas[0], this.betas[1]], eps: this.eps, weightDecay: this.weightDecay };
+    return {
+      lr: this.lr, betas: [this.betas[0], this.betas[1]], eps: this.eps, weightDecay: this.weightDecay,
+      ...(this.clipGradNorm === undefined ? {} : { clipGradNorm: this.clipGradNorm }),
+    };
   }
 }
 
@@ -270,6 +288,11 @@ export class AdamW extends Adam {
   constructor(params: Parameter[], options: AdamOptions = {}) {
     super(params, options, OptimizerKernel.AdamW, 0.01);
   }
+}
+
+function checkClip(value: unknown, owner: string): number | undefined {
+  if (value === undefined) return undefined;
+  return requireFiniteNumber(value, `${owner} clipGradNorm`, (v) => v > 0, '> 0');
 }
 
 function checkLr(lr: unknown): number {

@@ -24,7 +24,7 @@ export class Generator {
 
   constructor(seed = 0) {
     checkSeed(seed);
-    this.state = new WasmBlock(16);
+    this.state = new WasmBlock(16, this);
     getCore().rngSeed(this.state.ptr, seed);
   }
 
