@@ -103,15 +103,23 @@ describe('fit', () => {
     expect(history.epochs).toHaveLength(1);
   });
 
-  it('stops with NON_FINITE naming the epoch and batch when training diverges, weights still finite', async () => {
+  it('stops with NON_FINITE naming the epoch and batch when training diverges, keeping the weights from before the bad step', async () => {
     const { x } = blobs(64, 5);
     const y = Float32Array.from({ length: 64 * 3 }, (_, i) => (i % 7) * 1e3);
     const net = classifier();
-    const error = await net.fit(x, y, { loss: new MSELoss(), optimizer: new SGD(net.parameters(), { lr: 10 }), epochs: 20, batchSize: 8 })
-      .then(() => null, (e) => e);
+    const optimizer = new SGD(net.parameters(), { lr: 10, momentum: 0.5 });
+    let lastGood = weights(net), lastState = optimizer.stateBuffers().map((b) => Array.from(b)), goodSteps = 0;
+    const error = await net.fit(x, y, {
+      loss: new MSELoss(), optimizer, epochs: 20, batchSize: 8,
+      onBatchEnd: () => { lastGood = weights(net); lastState = optimizer.stateBuffers().map((b) => Array.from(b)); goodSteps++; },
+    }).then(() => null, (e) => e);
     expect(error).toBeInstanceOf(BackpropError);
     expect(error.code).toBe('NON_FINITE');
-    expect(error.message).toMatch(/in epoch \d+, batch \d+; the step was not taken/);
+    const [, epoch, batch] = error.message.match(/in epoch (\d+), batch (\d+); the step was not taken/);
+    expect((Number(epoch) - 1) * 8 + Number(batch) - 1).toBe(goodSteps);
+    expect(weights(net)).toEqual(lastGood);
+    expect(optimizer.stateBuffers().map((b) => Array.from(b))).toEqual(lastState);
+    expect(optimizer.stepCount).toBe(goodSteps);
     expect(weights(net).flat().every(Number.isFinite)).toBe(true);
   });
 
