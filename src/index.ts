@@ -11,5 +11,5 @@ export {
 } from './losses.js';
 export { Optimizer, SGD, Adam, AdamW, type SGDOptions, type AdamOptions } from './optimizers.js';
 export type { FitOptions, History, EpochInfo, BatchInfo, Evaluation, TargetInput } from './fit.js';
-export { Network, type NetworkOptions } from './network.js';
+export { Network, type NetworkOptions, type Trace, type TraceLayer } from './network.js';
 export type { NetworkJSON, LayerSpec } from './serialize.js';

@@ -2,7 +2,7 @@
 import { WasmBlock, alignFloats, getCore, readF32, readResult, scratchF32 } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type MatrixInput, checkOptionKeys, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
-import { Layer, Linear, Parameter } from './layers.js';
+import { Layer, Linear, Parameter, Softmax } from './layers.js';
 import { Loss, type PreparedTarget } from './losses.js';
 import { Optimizer } from './optimizers.js';
 import { Generator } from './random.js';import { checkLossAndOptimizer, throwForStatus } from './status.js';
@@ -17,6 +17,37 @@ import { Adam, AdamW, SGD } from './optimizers.js';
 const PLAN_ROW_WORDS = 12;
 const enum Plan {
   Kind = 0, In, Out, Weight, Bias, WeightGrad, BiasGrad, Input, Output, GradInput, GradOutput, Param,
+}
+
+/** One Linear layer (and the activations after it) in a trace, all [batch, …] row-major. */
+export interface TraceLayer {
+  /** Index of the Linear layer in net.layers. */
+  index: number;
+  /** The activation(s) after it, as text, or null. */
+  activation: string | null;
+  /** The layer's input x: ∂z/∂w for each weight. */
+  input: Float32Array;
+  /** Pre-activation z = x·Wᵀ + b. */
+  z: Float32Array;
+  /** Activation a = σ(z) (z itself without an activation). */
+  a: Float32Array;
+  /** ∂L/∂a, from the layers above. */
+  dLda: Float32Array;
+  /** σ'(z) for a single element-wise activation (null for none, Softmax or several). */
+  sigmaPrime: Float32Array | null;
+  /** ∂L/∂z = σ'(z)·∂L/∂a. */
+  dLdz: Float32Array;
+  /** ∂L/∂W = Σ_batch ∂L/∂z ⊗ x, [out, in]. */
+  dLdW: Float32Array;
+  dLdb: Float32Array | null;
+}
+
+export interface Trace {
+  loss: number;
+  output: Float32Array;
+  /** ∂L/∂x of the network's input. */
+  dLdx: Float32Array;
+  layers: TraceLayer[];
 }
 
 export interface NetworkOptions {
@@ -304,6 +335,69 @@ export class Network {
   /** The loss on (x, y), and accuracy for classification losses, computed in batches. */
   evaluate(x: MatrixInput, y: TargetInput, loss: Loss, options: { batchSize?: number } = {}): Evaluation {
     return evaluateNetwork(this, x, y, loss, options);
+  }
+
+  /** For one batch, every Linear layer's forward and backward quantities as the backpropagation lecture
+   *  draws them, computed by the training kernels themselves; no weight or gradient changes. */
+  trace(x: MatrixInput, target: TargetInput, loss: Loss): Trace {
+    const plan = this.alivePlan();
+    this.assertNotFitting('trace()');
+    if (!(loss instanceof Loss)) throw new BackpropError('BAD_TYPE', `expected loss to be a Loss, got ${describeValue(loss)}`);
+    const { batch, xPtr, targetPtr, prepared } = this.stageBatch(x, target, loss);
+    const buffers = this.batchBuffers(batch);
+    const core = getCore();
+    const layerCount = this.layers.length;
+    core.copyF32(buffers.input, xPtr, batch * this.inFeatures);
+    const params = this.parameters();
+    const savedGrads = params.map((p) => p.grad.slice());
+    try {
+      core.networkZeroGrad(plan, layerCount);
+      core.networkForward(plan, layerCount, batch);
+      this.heldBatch = batch;
+      const width = this.outFeatures;
+      if (core.lossFirstInvalidInput(prepared!.kernel, buffers.output, batch, width) >= 0) {
+        throw new BackpropError('OUT_OF_RANGE', `${loss.constructor.name} expects the network's outputs in [0, 1]`);
+      }
+      const args = [prepared!.kernel, loss.reductionCode, loss.smoothing, buffers.output, targetPtr] as const;
+      const lossValue = core.lossForward(...args, batch, width);
+      core.lossBackward(...args, this.bufferPtr('grads', layerCount), batch, width);
+      core.networkBackward(plan, layerCount, batch, 1);
+      const act = (k: number) => readF32(this.bufferPtr('acts', k), batch * this.widths[k]);
+      const grad = (k: number) => readF32(this.bufferPtr('grads', k), batch * this.widths[k]);
+      const gradsByName = new Map(this.parameters().map((p) => [p.name, p.grad.slice()]));
+      const layers: TraceLayer[] = [];
+      this.layers.forEach((layer, k) => {
+        if (!(layer instanceof Linear)) return;
+        let end = k + 1; // the layer after the last activation that follows this Linear
+        while (end < layerCount && !(this.layers[end] instanceof Linear)) end++;
+        const activations = this.layers.slice(k + 1, end);
+        const single = activations.length === 1 && !(activations[0] instanceof Softmax) ? activations[0] : null;
+        layers.push({
+          index: k,
+          activation: activations.length ? activations.map(String).join(' → ') : null,
+          input: act(k), z: act(k + 1), a: act(end), dLda: grad(end),
+          sigmaPrime: single ? this.activationDerivative(k + 1, batch) : null,
+          dLdz: grad(k + 1),
+          dLdW: gradsByName.get(`${k}.weight`)!, dLdb: gradsByName.get(`${k}.bias`) ?? null,
+        });
+      });
+      return { loss: lossValue, output: act(layerCount), dLdx: grad(0), layers };
+    } finally {
+      this.parameters().forEach((p, k) => p.grad.set(savedGrads[k]));
+    }
+  }
+
+  /** σ'(z) of the element-wise activation layer k, by its own backward kernel applied to ∂L/∂a = 1. */
+  private activationDerivative(k: number, batch: number): Float32Array {
+    const n = batch * this.widths[k + 1];
+    const ones = scratchF32(alignFloats(n) * 2);
+    const out = ones + alignFloats(n) * 4;
+    new Float32Array(getCore().memory.buffer, ones, n).fill(1);
+    const layer = this.layers[k];
+    getCore().activationBackward(
+      layer.kind, layer.kernelParam, this.bufferPtr('acts', k), this.bufferPtr('acts', k + 1), ones, out, batch, this.widths[k + 1],
+    );
+    return readF32(out, n);
   }
 
   /** Every parameter, named as PyTorch's state_dict of the equivalent nn.Sequential ('0.weight', ...). */
