@@ -9,7 +9,8 @@ export type BackpropErrorCode =
   | 'DISPOSED'
   | 'OUT_OF_RANGE'
   | 'CORRUPT_FILE'
-  | 'OUT_OF_MEMORY';
+  | 'OUT_OF_MEMORY'
+  | 'WORKER_FAILED';
 
 /** Every error that backprop-wasm throws on purpose: `code` says the kind, the message says what was
  *  expected and what came. When one is thrown, the network, its gradients and optimizer state are as

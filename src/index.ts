@@ -13,3 +13,4 @@ export { Optimizer, SGD, Adam, AdamW, type SGDOptions, type AdamOptions } from '
 export type { FitOptions, History, EpochInfo, BatchInfo, Evaluation, TargetInput } from './fit.js';
 export { Network, type NetworkOptions, type Trace, type TraceLayer } from './network.js';
 export type { NetworkJSON, LayerSpec } from './serialize.js';
+export { createTrainer, Trainer, type TrainerFitOptions, type LossSpec, type OptimizerSpec, type WorkerFitOptions } from './trainer.js';

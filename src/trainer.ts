@@ -1,0 +1,132 @@
+// createTrainer(): fit() in a worker thread (a Web Worker in browsers, worker_threads in Node), so a page
+// or server stays responsive while a network trains. The network's weights go over as a safetensors file
+// and the trained weights come back the same way (transferred, not copied).
+import { BackpropError, type BackpropErrorCode, describeValue } from './errors.js';
+import type { EpochInfo, History } from './fit.js';
+import { Network } from './network.js';
+import { workerSource } from './generated/worker-source.js';
+import type { FromWorker, ToWorker, WorkerFitOptions } from './worker/protocol.js';
+
+export type { LossSpec, OptimizerSpec, WorkerFitOptions } from './worker/protocol.js';
+
+export interface TrainerFitOptions extends WorkerFitOptions {
+  /** Called on this thread after every epoch. */
+  onEpochEnd?: (info: EpochInfo) => void;
+  /** Stops training after the current epoch; the weights trained so far are kept. */
+  signal?: AbortSignal;
+}
+
+interface WorkerHandle {
+  post(message: ToWorker): void;
+  onMessage(listener: (message: FromWorker) => void): void;
+  onFailure(listener: (error: Error) => void): void;
+  terminate(): void;
+}
+
+function startWorker(): WorkerHandle {
+  const g = globalThis as any;
+  const threads = typeof g.process?.getBuiltinModule === 'function' ? g.process.getBuiltinModule('node:worker_threads') : null;
+  if (threads) {
+    const worker = new threads.Worker(workerSource, { eval: true });
+    return {
+      post: (m) => worker.postMessage(m),
+      onMessage: (l) => worker.on('message', l),
+      onFailure: (l) => {
+        worker.on('error', l);
+        worker.on('exit', (code: number) => { if (code !== 0) l(new Error(`the training worker exited with code ${code}`)); });
+      },
+      terminate: () => { void worker.terminate(); },
+    };
+  }
+  if (typeof Worker !== 'function' || typeof Blob !== 'function') {
+    throw new BackpropError('BAD_STATE', 'createTrainer() needs Web Workers (browsers) or worker_threads (Node ≥ 20)');
+  }
+  const url = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
+  const worker = new Worker(url);
+  return {
+    post: (m) => worker.postMessage(m),
+    onMessage: (l) => worker.addEventListener('message', (e) => l(e.data)),
+    onFailure: (l) => {
+      worker.addEventListener('error', (e) => {
+        e.preventDefault();
+        l(new Error(`the training worker failed: ${e.message || 'it could not start (a Content-Security-Policy needs worker-src blob:)'}`));
+      });
+      worker.addEventListener('messageerror', () => l(new Error('a message from the training worker could not be read')));
+    },
+    terminate: () => { worker.terminate(); URL.revokeObjectURL(url); },
+  };
+}
+
+/** Trains `network` in a worker thread. One fit at a time; terminate() ends the worker. */
+export class Trainer {
+  private worker: WorkerHandle | null;
+  private pending: { resolve: (h: History) => void; reject: (e: Error) => void; onEpochEnd?: (i: EpochInfo) => void } | null = null;
+
+  constructor(readonly network: Network) {
+    if (!(network instanceof Network)) throw new BackpropError('BAD_TYPE', `expected a Network, got ${describeValue(network)}`);
+    this.worker = startWorker();
+    this.worker.onMessage((message) => this.receive(message));
+    this.worker.onFailure((error) => this.fail(new BackpropError('WORKER_FAILED', error.message)));
+  }
+
+  /** Trains a copy of the network in the worker, then loads the trained weights into `network`. The
+   *  optimizer starts fresh at every call. Resolves with the history. */
+  fit(x: unknown, y: unknown, options: TrainerFitOptions): Promise<History> {
+    if (!this.worker) return Promise.reject(new BackpropError('DISPOSED', 'this Trainer has been terminated'));
+    if (this.pending) return Promise.reject(new BackpropError('BAD_STATE', 'this Trainer is already running a fit()'));
+    const { onEpochEnd, signal, ...workerOptions } = options ?? ({} as TrainerFitOptions);
+    const worker = this.worker;
+    return new Promise<History>((resolve, reject) => {
+      this.pending = { resolve, reject, onEpochEnd };
+      signal?.addEventListener('abort', () => worker.post({ type: 'stop' }), { once: true });
+      try {
+        worker.post({ type: 'fit', network: this.network.save(), x: plain(x), y: plain(y), options: workerOptions });
+      } catch (error) {
+        this.pending = null;
+        reject(error instanceof BackpropError ? error : new BackpropError('BAD_OPTION', `the fit arguments cannot be sent to a worker: ${String(error)}`));
+      }
+    });
+  }
+
+  /** Ends the worker; a running fit() rejects. */
+  terminate(): void {
+    this.worker?.terminate();
+    this.worker = null;
+    this.fail(new BackpropError('DISPOSED', 'the Trainer was terminated during fit()'));
+  }
+
+  private receive(message: FromWorker): void {
+    const pending = this.pending;
+    if (!pending) return;
+    if (message.type === 'epoch') {
+      pending.onEpochEnd?.(message.info);
+      return;
+    }
+    this.pending = null;
+    if (message.type === 'error') {
+      pending.reject(new BackpropError((message.code ?? 'WORKER_FAILED') as BackpropErrorCode, message.message));
+      return;
+    }
+    try {
+      this.network.loadWeights(message.network);
+      pending.resolve(message.history);
+    } catch (error) {
+      pending.reject(error as Error);
+    }
+  }
+
+  private fail(error: Error): void {
+    const pending = this.pending;
+    this.pending = null;
+    pending?.reject(error);
+  }
+}
+
+/** Copies typed arrays so the caller's data is never detached or shared with the worker. */
+function plain(value: unknown): unknown {
+  return ArrayBuffer.isView(value) ? (value as unknown as Float32Array).slice() : value;
+}
+
+export function createTrainer(network: Network): Trainer {
+  return new Trainer(network);
+}
