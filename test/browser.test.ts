@@ -1,0 +1,114 @@
+// The package in a real browser (Debian's Chromium): bundled by esbuild, built by Vite, served by Vite's
+// dev server, and imported as a plain <script type="module">, all with no configuration.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build as esbuild, transformSync } from 'esbuild';
+import { build as viteBuild, createServer as viteServer } from 'vite';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, serve } from './browser/harness';
+
+const root = resolve(__dirname, '..');
+let browser: Browser;
+
+beforeAll(async () => { browser = await launchChromium(); });
+afterAll(async () => { await browser?.close(); });
+
+/** The Node run's digest of 1,000 seeded steps, for the determinism check. */
+function nodeDigest(): string {
+  const script = `
+    import { init, Network, Linear, Tanh, ReLU, MSELoss, SGD, Generator } from ${JSON.stringify(join(root, 'dist/index.js'))};
+    import { createHash } from 'node:crypto';
+    await init();
+    const g = new Generator(9);
+    const x = g.normal(32 * 4), y = g.normal(32);
+    const net = new Network([new Linear(4, 16), new Tanh(), new Linear(16, 8), new ReLU(), new Linear(8, 1)], { seed: 5 });
+    const opt = new SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
+    const loss = new MSELoss();
+    for (let i = 0; i < 1000; i++) net.trainStep(x, y, loss, opt);
+    const hash = createHash('sha256');
+    for (const p of net.parameters()) hash.update(new Uint8Array(p.data.slice().buffer));
+    console.log(hash.digest('hex'));`;
+  return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim();
+}
+
+async function pageResult(url: string) {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => (window as any).__result !== undefined, null, { timeout: 60_000 });
+  const result = await page.evaluate(() => (window as any).__result);
+  await page.close();
+  expect(errors).toEqual([]);
+  return result;
+}
+
+function expectXorLearned(result: any, digest: string) {
+  expect(result.error).toBeUndefined();
+  expect(result.loss).toBeLessThan(0.05);
+  expect(result.workerLoss).toBeLessThan(0.05);
+  const [a, b, c, d] = result.workerOutput;
+  expect(a).toBeLessThan(0.3); expect(b).toBeGreaterThan(0.7); expect(c).toBeGreaterThan(0.7); expect(d).toBeLessThan(0.3);
+  expect(result.workerError).toMatch(/expected finite numbers in y, got NaN at y\[0\]/);
+  expect(result.digest).toBe(digest);
+}
+
+describe('in Chromium', () => {
+  const work = mkdtempSync(join(tmpdir(), 'browser-'));
+  const digest = nodeDigest();
+  const html = (script: string) => `<!doctype html><meta charset="utf-8"><title>xor</title><script type="module" src="${script}"></script>`;
+
+  it('an esbuild bundle trains XOR on the page and in a Web Worker, bit-identical to Node', async () => {
+    const out = join(work, 'esbuild');
+    mkdirSync(out, { recursive: true });
+    await esbuild({ entryPoints: [join(root, 'test/browser/xor-page.ts')], bundle: true, format: 'esm', outfile: join(out, 'page.js'), logLevel: 'silent' });
+    writeFileSync(join(out, 'index.html'), html('./page.js'));
+    const server = await serve({ '/': out });
+    try {
+      expectXorLearned(await pageResult(server.url), digest);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a plain <script type="module"> importing dist/index.js from a static folder', async () => {
+    const out = join(work, 'plain');
+    mkdirSync(out, { recursive: true });
+    const { code } = transformSync(readFileSync(join(root, 'test/browser/xor-page.ts'), 'utf8'), { loader: 'ts', format: 'esm' });
+    writeFileSync(join(out, 'page.js'), code.replace(/from ["']backprop-wasm["']/, "from '/pkg/index.js'"));
+    writeFileSync(join(out, 'index.html'), html('./page.js'));
+    const server = await serve({ '/pkg/': join(root, 'dist'), '/': out });
+    try {
+      expectXorLearned(await pageResult(server.url), digest);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a Vite production build and Vite\'s dev server', async () => {
+    // an app with the package installed in its node_modules, as a user's would be
+    const app = join(work, 'vite-app');
+    mkdirSync(join(app, 'node_modules'), { recursive: true });
+    symlinkSync(root, join(app, 'node_modules/backprop-wasm'), 'dir');
+    copyFileSync(join(root, 'test/browser/xor-page.ts'), join(app, 'page.ts'));
+    writeFileSync(join(app, 'index.html'), html('./page.ts'));
+    await viteBuild({ root: app, logLevel: 'silent', build: { outDir: join(app, 'dist') }, configFile: false });
+    const server = await serve({ '/': join(app, 'dist') });
+    try {
+      expectXorLearned(await pageResult(server.url), digest);
+    } finally {
+      await server.close();
+    }
+    const dev = await viteServer({ root: app, logLevel: 'silent', configFile: false, server: { host: '127.0.0.1', port: 0 } });
+    await dev.listen();
+    try {
+      const address = dev.httpServer!.address() as { port: number };
+      expectXorLearned(await pageResult(`http://127.0.0.1:${address.port}/`), digest);
+    } finally {
+      await dev.close();
+    }
+  });
+});
