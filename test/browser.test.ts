@@ -130,8 +130,8 @@ describe('the backprop explorer page', () => {
       await page.click('#pause');
       await page.locator('#sample').fill('42');
       await page.waitForTimeout(300);
-      const status = await page.$eval('#status', (el) => ({ ...(el as HTMLElement).dataset, text: el.textContent }));
-      const network = await page.$eval('#network', (el) => ({ ...(el as HTMLElement).dataset }));
+      const status: Record<string, string | undefined> = await page.$eval('#status', (el) => ({ ...(el as HTMLElement).dataset, text: el.textContent ?? '' }));
+      const network: Record<string, string | undefined> = await page.$eval('#network', (el) => ({ ...(el as HTMLElement).dataset }));
       expect(Number(status.loss)).toBeLessThan(Number(status.firstLoss) / 5);
       expect(Number(status.stepsPerSecond)).toBeGreaterThan(100);
       expect(Number(network.rendered)).toBeGreaterThan(2);
