@@ -7,6 +7,8 @@
 // (their results are not stored) and columns past the last full tile go through narrower paths, so any
 // shape works. assembly/gemm-reference.ts has the scalar kernels the tests compare them with.
 
+import { activationForward } from "./activations";
+
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
 }
@@ -71,11 +73,11 @@ function gemmNT4x2(
   }
 }
 
-/** One column j of C for every row: the odd column that 4×2 tiles leave. */
-function gemmNTColumn(m: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize, j: i32): void {
+/** Column j of C for rows i0..i1−1: the odd column that 4×2 tiles leave. */
+function gemmNTColumn(i0: i32, i1: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize, j: i32): void {
   const bj = at(b, j * ldb);
   const biasJ: f32 = bias ? load<f32>(at(bias, j)) : 0;
-  for (let i = 0; i < m; i++) {
+  for (let i = i0; i < i1; i++) {
     const ai = at(a, i * lda);
     let acc = f32x4.splat(0);
     let p = 0;
@@ -85,37 +87,52 @@ function gemmNTColumn(m: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c:
 }
 
 /** K < 4 (e.g. a network's 1- or 2-feature input): with so few terms per dot product, vectorise over N
- *  instead, against Bᵀ packed as K rows of N. */
-function gemmNTShortK(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
-  for (let j = 0; j < n; j++) {
-    for (let p = 0; p < k; p++) store<f32>(at(PANEL, p * n + j), load<f32>(at(b, j * ldb + p)));
-  }
+ *  instead, against Bᵀ packed as K rows of N (packed once per call by gemmNT). */
+function gemmNTShortKRow(n: i32, k: i32, ai: usize, ci: usize, bias: usize): void {
   const vectorEnd = n & ~3;
-  for (let i = 0; i < m; i++) {
-    const ai = at(a, i * lda), ci = at(c, i * ldc);
-    for (let j = 0; j < vectorEnd; j += 4) {
-      let acc = bias ? v128.load(at(bias, j)) : f32x4.splat(0);
-      for (let p = 0; p < k; p++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(ai, p)), v128.load(at(PANEL, p * n + j))));
-      v128.store(at(ci, j), acc);
+  for (let j = 0; j < vectorEnd; j += 4) {
+    let acc = bias ? v128.load(at(bias, j)) : f32x4.splat(0);
+    for (let p = 0; p < k; p++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(ai, p)), v128.load(at(PANEL, p * n + j))));
+    v128.store(at(ci, j), acc);
+  }
+  for (let j = vectorEnd; j < n; j++) {
+    let sum: f32 = bias ? load<f32>(at(bias, j)) : 0;
+    for (let p = 0; p < k; p++) sum += load<f32>(at(ai, p)) * load<f32>(at(PANEL, p * n + j));
+    store<f32>(at(ci, j), sum);
+  }
+}
+
+/** C = A·Bᵀ (+ bias), and with an activation kind ≠ 0 also D = σ(C) (D may be C), applied to each block of
+ *  four rows right after it is computed, while those rows are still in L1: the bias-and-activation
+ *  epilogue of a Linear layer, fused. */
+export function gemmNTActivated(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
+  activation: i32, param: f32, d: usize,
+): void {
+  const shortK = k < 4 && n * k <= PANEL_FLOATS;
+  if (shortK) {
+    for (let j = 0; j < n; j++) {
+      for (let p = 0; p < k; p++) store<f32>(at(PANEL, p * n + j), load<f32>(at(b, j * ldb + p)));
     }
-    for (let j = vectorEnd; j < n; j++) {
-      let sum: f32 = bias ? load<f32>(at(bias, j)) : 0;
-      for (let p = 0; p < k; p++) sum += load<f32>(at(ai, p)) * load<f32>(at(PANEL, p * n + j));
-      store<f32>(at(ci, j), sum);
+  }
+  const pairs = n & ~1;
+  for (let i0 = 0; i0 < m; i0 += 4) {
+    const i1 = min(m, i0 + 4);
+    if (shortK) {
+      for (let i = i0; i < i1; i++) gemmNTShortKRow(n, k, at(a, i * lda), at(c, i * ldc), bias);
+    } else {
+      for (let j0 = 0; j0 < pairs; j0 += 2) gemmNT4x2(m, k, a, lda, b, ldb, c, ldc, bias, i0, j0);
+      if (n & 1) gemmNTColumn(i0, i1, k, a, lda, b, ldb, c, ldc, bias, n - 1);
+    }
+    if (activation) {
+      if (ldc == n) activationForward(activation, param, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
+      else for (let i = i0; i < i1; i++) activationForward(activation, param, at(c, i * ldc), at(d, i * ldc), 1, n);
     }
   }
 }
 
 export function gemmNT(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
-  if (k < 4 && n * k <= PANEL_FLOATS) {
-    gemmNTShortK(m, n, k, a, lda, b, ldb, c, ldc, bias);
-    return;
-  }
-  const pairs = n & ~1;
-  for (let i0 = 0; i0 < m; i0 += 4) {
-    for (let j0 = 0; j0 < pairs; j0 += 2) gemmNT4x2(m, k, a, lda, b, ldb, c, ldc, bias, i0, j0);
-  }
-  if (n & 1) gemmNTColumn(m, k, a, lda, b, ldb, c, ldc, bias, n - 1);
+  gemmNTActivated(m, n, k, a, lda, b, ldb, c, ldc, bias, 0, 0, c);
 }
 
 // ---- backward: C[M, N] (+)= A·B, A(i, p) = a[i·rsA + p·csA], B row-major [K, N] ----
@@ -239,6 +256,14 @@ export function linearForward(
   x: usize, weight: usize, bias: usize, z: usize, batch: i32, inFeatures: i32, outFeatures: i32,
 ): void {
   gemmNT(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias);
+}
+
+/** z = x·Wᵀ + b and a = σ(z) in one pass (activation: a kind of assembly/activations.ts). */
+export function linearForwardActivated(
+  x: usize, weight: usize, bias: usize, z: usize, a: usize, batch: i32, inFeatures: i32, outFeatures: i32,
+  activation: i32, param: f32,
+): void {
+  gemmNTActivated(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias, activation, param, a);
 }
 
 /** dX = dZ·W (overwrites dX). */

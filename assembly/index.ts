@@ -1,7 +1,7 @@
 // The exports of the WASM core. The TypeScript facade (src/core.ts) declares the same signatures.
 export { alloc, free, zeroF32, copyF32, firstNonFiniteF32, firstOutsideF32 } from "./memory";
 export { rngSeed, rngUniformF32, rngNormalF32, rngBelow, rngShuffleI32 } from "./random";
-export { linearForward, linearBackwardInput, linearBackwardParams, gemmNT, gemmNN } from "./gemm";
+export { linearForward, linearForwardActivated, linearBackwardInput, linearBackwardParams, gemmNT, gemmNTActivated, gemmNN } from "./gemm";
 export { gemmNTReference, gemmNNReference } from "./gemm-reference";
 export { activationForward, activationBackward } from "./activations";
 export { lossForward, lossBackward, lossFirstInvalidInput, countCorrect } from "./losses";

@@ -1,6 +1,6 @@
 // A network as a plan: one 48-byte row per layer, written by src/network.ts (PLAN_* offsets mirror these).
 // Running the whole plan in one call keeps a training step to a constant number of JS↔WASM crossings.
-import { linearForward, linearBackwardInput, linearBackwardParams } from "./gemm";
+import { linearForward, linearForwardActivated, linearBackwardInput, linearBackwardParams } from "./gemm";
 import { activationForward, activationBackward } from "./activations";
 import { lossForward, lossBackward, lossFirstInvalidInput } from "./losses";
 import { firstNonFiniteF32 } from "./memory";
@@ -65,8 +65,25 @@ function layerBackward(op: usize, batch: i32, needInputGrad: bool): void {
   }
 }
 
+/** A Linear layer and the activation after it in one pass (the GEMM's bias-and-activation epilogue). */
+function linearActivationForward(op: usize, next: usize, batch: i32): void {
+  linearForwardActivated(
+    load<u32>(op + PLAN_INPUT), load<u32>(op + PLAN_WEIGHT), load<u32>(op + PLAN_BIAS), load<u32>(op + PLAN_OUTPUT),
+    load<u32>(next + PLAN_OUTPUT), batch, load<i32>(op + PLAN_IN), load<i32>(op + PLAN_OUT),
+    load<i32>(next + PLAN_KIND), load<f32>(next + PLAN_PARAM),
+  );
+}
+
 export function networkForward(plan: usize, layers: i32, batch: i32): void {
-  for (let k = 0; k < layers; k++) layerForward(row(plan, k), batch);
+  for (let k = 0; k < layers; k++) {
+    const op = row(plan, k);
+    if (load<i32>(op + PLAN_KIND) == LINEAR && k + 1 < layers && load<i32>(row(plan, k + 1) + PLAN_KIND) != LINEAR) {
+      linearActivationForward(op, row(plan, k + 1), batch);
+      k++;
+    } else {
+      layerForward(op, batch);
+    }
+  }
 }
 
 /** Backward from the last layer's GRAD_OUTPUT; the first layer's input gradient only when asked for. */

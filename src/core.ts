@@ -24,6 +24,13 @@ export interface CoreExports {
     gradZ: Ptr, x: Ptr, gradWeight: Ptr, gradBias: Ptr, batch: number, inF: number, outF: number,
   ): void;
   gemmNT(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number, bias: Ptr): void;
+  gemmNTActivated(
+    m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number, bias: Ptr,
+    activation: number, param: number, d: Ptr,
+  ): void;
+  linearForwardActivated(
+    x: Ptr, weight: Ptr, bias: Ptr, z: Ptr, a: Ptr, batch: number, inF: number, outF: number, activation: number, param: number,
+  ): void;
   gemmNN(
     m: number, n: number, k: number, a: Ptr, rsA: number, csA: number, b: Ptr, ldb: number, c: Ptr, ldc: number, accumulate: number,
   ): void;

@@ -72,3 +72,25 @@ describe('gemmNN (backward: C (+)= A·B, A strided) against its scalar reference
     }
   });
 });
+
+describe('gemmNTActivated (forward with the bias-and-activation epilogue fused)', () => {
+  const kinds: [string, number, ref.RefActivation | 'softmax'][] = [
+    ['identity', 1, 'identity'], ['relu', 2, 'relu'], ['leaky', 3, 'leaky'], ['sigmoid', 4, 'sigmoid'], ['tanh', 5, 'tanh'], ['softmax', 6, 'softmax'],
+  ];
+  for (const [name, kind, refKind] of kinds) {
+    it(`${name}: C = A·Bᵀ + bias and D = σ(C) over ragged shapes, K short and long`, () => {
+      for (const [m, n, k] of [[1, 1, 1], [5, 3, 2], [7, 9, 3], [9, 8, 4], [6, 13, 33], [3, 1, 127]]) {
+        const a = ref.randomArray(random, m * k), b = ref.randomArray(random, n * k), bias = ref.randomArray(random, n);
+        const mem = inWasm(a, b, bias, new Float32Array(m * n), new Float32Array(m * n), new Float32Array(m * n));
+        const [pa, pb, pbias, pc, pd, pr] = mem.ptrs;
+        core.gemmNTActivated(m, n, k, pa, k, pb, k, pc, n, pbias, kind, 0.1, pd);
+        core.gemmNTReference(m, n, k, pa, k, pb, k, pr, n, pbias);
+        const z = readF32(pr, m * n);
+        compare(readF32(pc, m * n), z);
+        const expected = refKind === 'softmax' ? ref.softmaxRows(z, m, n) : Array.from(z, (v) => ref.activate(refKind, v, 0.1));
+        expect(ref.maxRelativeError(readF32(pd, m * n), expected, 1)).toBeLessThan(1e-5);
+        mem.free();
+      }
+    });
+  }
+});
