@@ -72,11 +72,16 @@ async function runGemm() {
   const peakValues = [];
   await useBackend('wasm');
   for (let rep = 0; rep < REPS; rep++) {
-    const iterations = 2_000_000;
-    peak.peakMulAdd(10_000, 0.999);
-    const started = performance.now();
-    peak.peakMulAdd(iterations, 0.999);
-    peakValues.push((iterations * 64) / ((performance.now() - started) / 1000) / 1e9);
+    // the peak is what the machine can do: the best of three ~0.1 s trials, so a disturbed trial does not lower it
+    const iterations = 40_000_000;
+    peak.peakMulAdd(100_000, 0.999);
+    let best = 0;
+    for (let trial = 0; trial < 3; trial++) {
+      const started = performance.now();
+      peak.peakMulAdd(iterations, 0.999);
+      best = Math.max(best, (iterations * 64) / ((performance.now() - started) / 1000) / 1e9);
+    }
+    peakValues.push(best);
     for (const [m, k, n] of shapes) {
       const x = core.alloc(m * k * 4), w = core.alloc(n * k * 4), z = core.alloc(m * n * 4), gx = core.alloc(m * k * 4), gw = core.alloc(n * k * 4), bias = core.alloc(n * 4);
       const heap = new Float32Array(core.memory.buffer);

@@ -36,7 +36,10 @@ export abstract class Optimizer {
   /** @internal The hyper-parameters, to rebuild the optimizer from a checkpoint. */
   abstract config(): Record<string, unknown>;
 
-  protected constructor(params: Parameter[], kernel: number, stateBuffers: number) {
+  readonly clipGradNorm: number | undefined;
+  private learningRate = 0;
+
+  protected constructor(params: Parameter[], kernel: number, stateBuffers: number, lr: number, clipGradNorm: number | undefined) {
     this.params = Object.freeze(checkParams(params));
     const tableBytes = alignFloats(this.params.length * (ROW_BYTES / 4)) * 4;
     const stateFloats = this.params.map((p) => alignFloats(p.size));
@@ -58,6 +61,23 @@ export abstract class Optimizer {
         state += stateFloats[k] * 4;
       }
     });
+    this.lr = lr;
+    this.clipGradNorm = clipGradNorm;
+    this.writeHeaderF64(HeaderF64.ClipGradNorm, clipGradNorm ?? 0);
+  }
+
+  /** The learning rate; set it to schedule (takes effect at the next step). */
+  get lr(): number {
+    return this.learningRate;
+  }
+  set lr(value: number) {
+    this.writeHeaderF64(HeaderF64.Lr, checkLr(value));
+    this.learningRate = value;
+  }
+
+  /** The clipGradNorm option as config() reports it. */
+  protected clipConfig(): { clipGradNorm?: number } {
+    return this.clipGradNorm === undefined ? {} : { clipGradNorm: this.clipGradNorm };
   }
 
   private headerI32(): Int32Array {
@@ -162,8 +182,6 @@ export class SGD extends Optimizer {
   readonly dampening: number;
   readonly nesterov: boolean;
   readonly weightDecay: number;
-  readonly clipGradNorm: number | undefined;
-  private learningRate: number;
   /** @internal */ readonly stateNames: readonly string[];
 
   constructor(params: Parameter[], options: SGDOptions = {}) {
@@ -183,36 +201,23 @@ export class SGD extends Optimizer {
         `Nesterov momentum needs momentum > 0 and dampening 0, got momentum ${momentum} and dampening ${dampening}`,
       );
     }
-    super(params, OptimizerKernel.Sgd, momentum !== 0 ? 1 : 0);
+    super(params, OptimizerKernel.Sgd, momentum !== 0 ? 1 : 0, lr, clipGradNorm);
     this.stateNames = momentum !== 0 ? ['momentum_buffer'] : [];
     this.momentum = momentum;
     this.dampening = dampening;
     this.nesterov = nesterov;
     this.weightDecay = weightDecay;
-    this.learningRate = lr;
-    this.writeHeaderF64(HeaderF64.Lr, lr);
     this.writeHeaderF64(HeaderF64.Momentum, momentum);
     this.writeHeaderF64(HeaderF64.Dampening, dampening);
     this.writeHeaderF64(HeaderF64.WeightDecay, weightDecay);
     this.writeHeaderI32(HeaderI32.Nesterov, nesterov ? 1 : 0);
-    this.clipGradNorm = clipGradNorm;
-    this.writeHeaderF64(HeaderF64.ClipGradNorm, clipGradNorm ?? 0);
-  }
-
-  /** The learning rate; set it to schedule (takes effect at the next step). */
-  get lr(): number {
-    return this.learningRate;
-  }
-  set lr(value: number) {
-    this.writeHeaderF64(HeaderF64.Lr, checkLr(value));
-    this.learningRate = value;
   }
 
   /** @internal */
   config(): SGDOptions & Record<string, unknown> {
     return {
       lr: this.lr, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay,
-      ...(this.clipGradNorm === undefined ? {} : { clipGradNorm: this.clipGradNorm }),
+      ...this.clipConfig(),
     };
   }
 }
@@ -235,8 +240,6 @@ export class Adam extends Optimizer {
   readonly betas: readonly [number, number];
   readonly eps: number;
   readonly weightDecay: number;
-  readonly clipGradNorm: number | undefined;
-  private learningRate: number;
   /** @internal */ readonly stateNames: readonly string[] = ['exp_avg', 'exp_avg_sq'];
 
   constructor(params: Parameter[], options: AdamOptions = {}, kernel: number = OptimizerKernel.Adam, defaultDecay = 0) {
@@ -251,34 +254,21 @@ export class Adam extends Optimizer {
     betas.forEach((b, i) => requireFiniteNumber(b, `${name} betas[${i}]`, (v) => v >= 0 && v < 1, 'in [0, 1)'));
     const eps = requireFiniteNumber(options.eps ?? 1e-8, `${name} eps`, (v) => v > 0, '> 0');
     const weightDecay = requireFiniteNumber(options.weightDecay ?? defaultDecay, `${name} weightDecay`, (v) => v >= 0, '≥ 0');
-    super(params, kernel, 2);
+    super(params, kernel, 2, lr, clipGradNorm);
     this.betas = Object.freeze([betas[0], betas[1]]) as unknown as readonly [number, number];
     this.eps = eps;
     this.weightDecay = weightDecay;
-    this.learningRate = lr;
-    this.writeHeaderF64(HeaderF64.Lr, lr);
     this.writeHeaderF64(HeaderF64.Beta1, betas[0]);
     this.writeHeaderF64(HeaderF64.Beta2, betas[1]);
     this.writeHeaderF64(HeaderF64.Eps, eps);
     this.writeHeaderF64(HeaderF64.WeightDecay, weightDecay);
-    this.clipGradNorm = clipGradNorm;
-    this.writeHeaderF64(HeaderF64.ClipGradNorm, clipGradNorm ?? 0);
-  }
-
-  /** The learning rate; set it to schedule (takes effect at the next step). */
-  get lr(): number {
-    return this.learningRate;
-  }
-  set lr(value: number) {
-    this.writeHeaderF64(HeaderF64.Lr, checkLr(value));
-    this.learningRate = value;
   }
 
   /** @internal */
   config(): AdamOptions & Record<string, unknown> {
     return {
       lr: this.lr, betas: [this.betas[0], this.betas[1]], eps: this.eps, weightDecay: this.weightDecay,
-      ...(this.clipGradNorm === undefined ? {} : { clipGradNorm: this.clipGradNorm }),
+      ...this.clipConfig(),
     };
   }
 }

@@ -244,33 +244,6 @@ describe('memory', () => {
     }
     net.dispose(); // twice is harmless
   });
-
-  it('training keeps the WASM memory flat', () => {
-    const net = seedNet();
-    const opt = new SGD(net.parameters(), { lr: 0.001 });
-    const mse = new MSELoss();
-    const x = Float32Array.from({ length: 64 }, (_, i) => i / 64), y = x.map((v) => 2 * v);
-    for (let i = 0; i < 100; i++) net.trainStep(x, y, mse, opt);
-    const warm = memoryStats();
-    for (let i = 0; i < 10000; i++) net.trainStep(x, y, mse, opt);
-    expect(memoryStats()).toEqual(warm);
-    net.dispose();
-    opt.dispose();
-  });
-
-  it('creating and disposing networks keeps the WASM memory flat', () => {
-    const cycle = () => {
-      const net = new Network([new Linear(16, 32), new Relu(), new Linear(32, 4)]);
-      const opt = new SGD(net.parameters(), { lr: 0.1, momentum: 0.5 });
-      net.trainStep(new Float32Array(16 * 8), new Float32Array(4 * 8), new MSELoss(), opt);
-      net.dispose();
-      opt.dispose();
-    };
-    for (let i = 0; i < 50; i++) cycle();
-    const warm = memoryStats();
-    for (let i = 0; i < 2000; i++) cycle();
-    expect(memoryStats()).toEqual(warm);
-  });
 });
 
 describe('init schemes', () => {

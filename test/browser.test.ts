@@ -9,30 +9,13 @@ import { build as viteBuild, createServer as viteServer } from 'vite';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, serve } from './browser/harness';
+import { nodeDigest } from './determinism';
 
 const root = resolve(__dirname, '..');
 let browser: Browser;
 
 beforeAll(async () => { browser = await launchChromium(); });
 afterAll(async () => { await browser?.close(); });
-
-/** The Node run's digest of 1,000 seeded steps, for the determinism check. */
-function nodeDigest(): string {
-  const script = `
-    import { init, Network, Linear, Tanh, ReLU, MSELoss, SGD, Generator } from ${JSON.stringify(join(root, 'dist/index.js'))};
-    import { createHash } from 'node:crypto';
-    await init();
-    const g = new Generator(9);
-    const x = g.normal(32 * 4), y = g.normal(32);
-    const net = new Network([new Linear(4, 16), new Tanh(), new Linear(16, 8), new ReLU(), new Linear(8, 1)], { seed: 5 });
-    const opt = new SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
-    const loss = new MSELoss();
-    for (let i = 0; i < 1000; i++) net.trainStep(x, y, loss, opt);
-    const hash = createHash('sha256');
-    for (const p of net.parameters()) hash.update(new Uint8Array(p.data.slice().buffer));
-    console.log(hash.digest('hex'));`;
-  return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim();
-}
 
 async function pageResult(url: string) {
   const page = await browser.newPage();
