@@ -1,12 +1,21 @@
-// Bundles src/worker/worker-main.ts (with the library and its inlined .wasm) into one script and writes it
+// Bundles src/worker/worker-main.ts (with the library, less its inlined .wasm) into one script and writes it
 // as a string to src/generated/worker-source.ts, from which createTrainer() starts workers with no file or
 // URL to locate: the same code works in Node and behind any bundler.
 import { build } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
+// The worker is handed the compiled core by its parent, so its bundle leaves the inlined .wasm out.
+const withoutInlinedWasm = {
+  name: 'without-inlined-wasm',
+  setup(b) {
+    b.onResolve({ filter: /generated\/core-wasm\.js$/ }, () => ({ path: 'core-wasm', namespace: 'stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export const coreWasmBase64 = "";', loader: 'js' }));
+  },
+};
 const result = await build({
   entryPoints: ['src/worker/worker-main.ts'],
   bundle: true, format: 'iife', platform: 'neutral', target: 'es2022', minify: true, write: false,
+  plugins: [withoutInlinedWasm],
 });
 const code = result.outputFiles[0].text;
 mkdirSync('src/generated', { recursive: true });

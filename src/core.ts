@@ -70,6 +70,7 @@ export interface CoreExports {
 }
 
 let core: CoreExports | null = null;
+let compiled: WebAssembly.Module | null = null;
 let loading: Promise<void> | null = null;
 
 function wasmBytes(): Uint8Array<ArrayBuffer> {
@@ -83,7 +84,8 @@ function wasmBytes(): Uint8Array<ArrayBuffer> {
 export function init(): Promise<void> {
   if (core) return Promise.resolve();
   loading ??= WebAssembly.instantiate(wasmBytes(), {}).then(
-    ({ instance }) => {
+    ({ module, instance }) => {
+      compiled = module;
       core = instance.exports as unknown as CoreExports;
     },
     (error: unknown) => {
@@ -101,8 +103,20 @@ export function init(): Promise<void> {
 /** Loads the WASM core synchronously (Node, workers; browsers may refuse on the main thread). */
 export function initSync(): void {
   if (core) return;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes()), {});
-  core = instance.exports as unknown as CoreExports;
+  initWithModule(new WebAssembly.Module(wasmBytes()));
+}
+
+/** @internal Instantiates an already compiled core (a worker gets the module from its parent thread). */
+export function initWithModule(module: WebAssembly.Module): void {
+  if (core) return;
+  compiled = module;
+  core = new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
+}
+
+/** @internal The compiled core, to hand to a worker. */
+export function compiledCore(): WebAssembly.Module {
+  getCore();
+  return compiled!;
 }
 
 export function isInitialized(): boolean {

@@ -1,6 +1,7 @@
 // createTrainer(): fit() in a worker thread (a Web Worker in browsers, worker_threads in Node), so a page
 // or server stays responsive while a network trains. The network's weights go over as a safetensors file
 // and the trained weights come back the same way (transferred, not copied).
+import { compiledCore } from './core.js';
 import { BackpropError, type BackpropErrorCode, describeValue } from './errors.js';
 import type { EpochInfo, History } from './fit.js';
 import { Network } from './network.js';
@@ -80,7 +81,7 @@ export class Trainer {
       this.pending = { resolve, reject, onEpochEnd };
       signal?.addEventListener('abort', () => worker.post({ type: 'stop' }), { once: true });
       try {
-        worker.post({ type: 'fit', network: this.network.save(), x: plain(x), y: plain(y), options: workerOptions });
+        worker.post({ type: 'fit', core: compiledCore(), network: this.network.save(), x: plain(x), y: plain(y), options: workerOptions });
       } catch (error) {
         this.pending = null;
         reject(error instanceof BackpropError ? error : new BackpropError('BAD_OPTION', `the fit arguments cannot be sent to a worker: ${String(error)}`));

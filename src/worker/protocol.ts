@@ -22,7 +22,7 @@ export interface WorkerFitOptions {
 }
 
 export type ToWorker =
-  | { type: 'fit'; network: Uint8Array; x: unknown; y: unknown; options: WorkerFitOptions }
+  | { type: 'fit'; core: WebAssembly.Module; network: Uint8Array; x: unknown; y: unknown; options: WorkerFitOptions }
   | { type: 'stop' };
 
 export type FromWorker =

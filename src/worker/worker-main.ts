@@ -1,6 +1,7 @@
 // The training worker: a Web Worker in browsers, a worker_threads Worker in Node. Bundled into one script
-// (scripts/build-worker.mjs) that createTrainer() starts from a string, so it needs no file or URL.
-import { init } from '../core.js';
+// (scripts/build-worker.mjs) that createTrainer() starts from a string, so it needs no file or URL; the
+// compiled WASM core comes with each message instead of a second inlined copy.
+import { initWithModule } from '../core.js';
 import { BackpropError } from '../errors.js';
 import { BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss } from '../losses.js';
 import { Network } from '../network.js';
@@ -30,7 +31,7 @@ function makeOptimizer(net: Network, { type, ...options }: OptimizerSpec): Optim
 }
 
 async function fit(message: Extract<ToWorker, { type: 'fit' }>): Promise<void> {
-  await init();
+  initWithModule(message.core);
   const net = Network.load(message.network);
   const { loss, optimizer, ...rest } = message.options;
   const opt = makeOptimizer(net, optimizer);
