@@ -237,12 +237,12 @@ export class Network {
     const plan = this.alivePlan();
     this.assertNotFitting('forward()');
     const { batch, xPtr } = this.stageBatch(x);
-    this.ensureCapacity(batch);
+    const buffers = this.batchBuffers(batch);
     const core = getCore();
-    core.copyF32(this.bufferPtr('acts', 0), xPtr, batch * this.inFeatures);
+    core.copyF32(buffers.input, xPtr, batch * this.inFeatures);
     core.networkForward(plan, this.layers.length, batch);
     this.heldBatch = batch;
-    return readF32(this.bufferPtr('acts', this.layers.length), batch * this.outFeatures);
+    return readF32(buffers.output, batch * this.outFeatures);
   }
 
   /** Back-propagates ∂L/∂output of the last forward(); adds to every parameter's grad; returns ∂L/∂x. */
