@@ -38,8 +38,9 @@ export interface FitOptions {
   /** Reshuffle the training samples every epoch (default true), from `seed`. */
   shuffle?: boolean;
   seed?: number;
-  /** Held-out data, or the fraction of the samples (the last ones, before shuffling, as Keras) to hold out. */
-  validation?: { x: MatrixInput; y: TargetInput } | number;
+  /** Held-out data ({ x, y }, or { X, Y }), or the fraction of the samples (the last ones, before
+   *  shuffling, as Keras) to hold out. */
+  validation?: { x: MatrixInput; y: TargetInput } | { X: MatrixInput; Y: TargetInput } | number;
   onEpochEnd?: (info: EpochInfo) => void | Promise<void>;
   /** Called after every batch; makes each batch a separate call into WASM. */
   onBatchEnd?: (info: BatchInfo) => void;
@@ -177,6 +178,16 @@ function checkFitOptions(options: FitOptions) {
   return { epochs, batchSize, shuffle };
 }
 
+/** The { x, y } (or { X, Y }) of a validation option. */
+function heldOutData(validation: unknown): { x: unknown; y: unknown } {
+  if (validation !== null && typeof validation === 'object') {
+    const v = validation as Record<string, unknown>;
+    if ('x' in v && 'y' in v) return { x: v.x, y: v.y };
+    if ('X' in v && 'Y' in v) return { x: v.X, y: v.Y };
+  }
+  throw new BackpropError('BAD_OPTION', `expected validation to be { x, y } or a fraction, got ${describeValue(validation)}`);
+}
+
 /** Lets timers, I/O and the page run between epochs. */
 function yieldToEventLoop(): Promise<void> {
   const g = globalThis as { setImmediate?: (f: () => void) => void };
@@ -216,10 +227,8 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
       valData = data;
       valStart = trainRows;
     } else if (validation !== undefined) {
-      if (validation === null || typeof validation !== 'object' || !('x' in validation) || !('y' in validation)) {
-        throw new BackpropError('BAD_OPTION', `expected validation to be { x, y } or a fraction, got ${describeValue(validation)}`);
-      }
-      valData = new WasmDataset(net, loss, validation.x, validation.y, 'validation.');
+      const held = heldOutData(validation);
+      valData = new WasmDataset(net, loss, held.x, held.y, 'validation.');
       owned.push(valData);
       valRows = valData.rows;
     }

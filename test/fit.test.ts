@@ -74,7 +74,7 @@ describe('fit', () => {
     const bestAfterFirst: number[][] = [];
     const history = await net.fit(x, labels, {
       loss: new CrossEntropyLoss(), optimizer: new SGD(net.parameters(), { lr: 0.05 }), epochs: 50, batchSize: 10,
-      validation: { x, y: labels },
+      validation: { X: x, Y: labels }, // the capitalised spelling works too
       earlyStopping: { patience: 2, minDelta: 1e9, restoreBestWeights: true }, // nothing counts as better after epoch 1
       onEpochEnd: ({ epoch }) => { if (epoch === 1) bestAfterFirst.push(...weights(net)); },
     });

@@ -17,7 +17,7 @@ export interface WorkerFitOptions {
   batchSize?: number;
   shuffle?: boolean;
   seed?: number;
-  validation?: { x: ArrayLike<number> | number[][]; y: ArrayLike<number> | number[][] } | number;
+  validation?: { x: ArrayLike<number> | number[][]; y: ArrayLike<number> | number[][] } | { X: ArrayLike<number> | number[][]; Y: ArrayLike<number> | number[][] } | number;
   earlyStopping?: { patience: number; minDelta?: number; restoreBestWeights?: boolean };
 }
 
