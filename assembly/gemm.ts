@@ -13,6 +13,13 @@ import { activationForward } from "./activations";
   return base + (<usize>index << 2);
 }
 
+/** c + a·b per lane: two instructions, or one fused multiply-add in a build with relaxed SIMD enabled
+ *  (bench/relaxed.mjs measures that build; the package ships the plain one, which is deterministic). */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 @inline function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
@@ -49,11 +56,11 @@ function gemmNT4x2(
   for (; p + 4 <= k; p += 4) {
     const w0 = v128.load(at(b0, p)), w1 = v128.load(at(b1, p));
     const x0 = v128.load(at(a0, p)), x1 = v128.load(at(a1, p));
-    c00 = f32x4.add(c00, f32x4.mul(x0, w0)); c01 = f32x4.add(c01, f32x4.mul(x0, w1));
-    c10 = f32x4.add(c10, f32x4.mul(x1, w0)); c11 = f32x4.add(c11, f32x4.mul(x1, w1));
+    c00 = madd(x0, w0, c00); c01 = madd(x0, w1, c01);
+    c10 = madd(x1, w0, c10); c11 = madd(x1, w1, c11);
     const x2 = v128.load(at(a2, p)), x3 = v128.load(at(a3, p));
-    c20 = f32x4.add(c20, f32x4.mul(x2, w0)); c21 = f32x4.add(c21, f32x4.mul(x2, w1));
-    c30 = f32x4.add(c30, f32x4.mul(x3, w0)); c31 = f32x4.add(c31, f32x4.mul(x3, w1));
+    c20 = madd(x2, w0, c20); c21 = madd(x2, w1, c21);
+    c30 = madd(x3, w0, c30); c31 = madd(x3, w1, c31);
   }
   const bias0: f32 = bias ? load<f32>(at(bias, j0)) : 0, bias1: f32 = bias ? load<f32>(at(bias, j0 + 1)) : 0;
   const out = at(c, i0 * ldc + j0);
@@ -154,11 +161,11 @@ function gemmNN4x8(
   for (let p = 0; p < k; p++) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     const v0 = v128.load32_splat(a0), v1 = v128.load32_splat(a1);
-    c00 = f32x4.add(c00, f32x4.mul(v0, b0)); c01 = f32x4.add(c01, f32x4.mul(v0, b1));
-    c10 = f32x4.add(c10, f32x4.mul(v1, b0)); c11 = f32x4.add(c11, f32x4.mul(v1, b1));
+    c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+    c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
     const v2 = v128.load32_splat(a2), v3 = v128.load32_splat(a3);
-    c20 = f32x4.add(c20, f32x4.mul(v2, b0)); c21 = f32x4.add(c21, f32x4.mul(v2, b1));
-    c30 = f32x4.add(c30, f32x4.mul(v3, b0)); c31 = f32x4.add(c31, f32x4.mul(v3, b1));
+    c20 = madd(v2, b0, c20); c21 = madd(v2, b1, c21);
+    c30 = madd(v3, b0, c30); c31 = madd(v3, b1, c31);
     a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; bp += bStep;
   }
   const out = at(c, i0 * ldc + j0);

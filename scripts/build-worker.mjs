@@ -8,8 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 const withoutInlinedWasm = {
   name: 'without-inlined-wasm',
   setup(b) {
-    b.onResolve({ filter: /generated\/core-wasm\.js$/ }, () => ({ path: 'core-wasm', namespace: 'stub' }));
-    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export const coreWasmBase64 = "";', loader: 'js' }));
+    b.onResolve({ filter: /generated\/core-wasm(-relaxed)?\.js$/ }, () => ({ path: 'core-wasm', namespace: 'stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export const coreWasmBase64 = "", coreWasmRelaxedBase64 = "";', loader: 'js' }));
   },
 };
 const result = await build({

@@ -1,7 +1,7 @@
 // Loads the WASM core and owns its linear memory: blocks with one owner each, views that survive growth,
 // and one scratch area for data staged within a single call.
 import { coreWasmBase64 } from './generated/core-wasm.js';
-import { BackpropError } from './errors.js';
+import { BackpropError, describeValue } from './errors.js';
 
 type Ptr = number;
 
@@ -71,25 +71,74 @@ export interface CoreExports {
 
 let core: CoreExports | null = null;
 let compiled: WebAssembly.Module | null = null;
+let loadedSimd: SimdFlavour | null = null;
 let loading: Promise<void> | null = null;
 
-function wasmBytes(): Uint8Array<ArrayBuffer> {
-  const text = atob(coreWasmBase64);
+/** 'plain' (default): 128-bit SIMD, bit-for-bit deterministic everywhere. 'relaxed': the GEMMs use
+ *  f32x4.relaxed_madd (fused multiply-add where the CPU has it): faster (see bench/results/relaxed.md), but
+ *  results may differ in the last bits between machines. Chromium runs it; Node 20 needs
+ *  --experimental-wasm-relaxed-simd. */
+export type SimdFlavour = 'plain' | 'relaxed';
+
+export interface InitOptions {
+  simd?: SimdFlavour;
+}
+
+function decodeBase64(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
 }
 
+function checkInitOptions(options: unknown): SimdFlavour {
+  if (options === null || typeof options !== 'object') {
+    throw new BackpropError('BAD_OPTION', `expected init options { simd }, got ${describeValue(options)}`);
+  }
+  const { simd = 'plain', ...rest } = options as InitOptions;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new BackpropError('BAD_OPTION', `unknown init option "${unknown[0]}"; expected simd`);
+  if (simd !== 'plain' && simd !== 'relaxed') {
+    throw new BackpropError('BAD_OPTION', `expected init option simd to be 'plain' or 'relaxed', got ${describeValue(simd)}`);
+  }
+  if (loadedSimd !== null && simd !== loadedSimd) {
+    throw new BackpropError('BAD_STATE', `backprop-wasm is already initialised with ${loadedSimd} SIMD; every object shares that core`);
+  }
+  return simd;
+}
+
+async function coreBytes(simd: SimdFlavour): Promise<Uint8Array<ArrayBuffer>> {
+  if (simd === 'plain') return decodeBase64(coreWasmBase64);
+  const { coreWasmRelaxedBase64 } = await import('./generated/core-wasm-relaxed.js');
+  const bytes = decodeBase64(coreWasmRelaxedBase64);
+  if (!WebAssembly.validate(bytes)) {
+    throw new BackpropError(
+      'BAD_OPTION',
+      'this engine does not run relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd; Chromium runs it): ' +
+        "use init() or init({ simd: 'plain' })",
+    );
+  }
+  return bytes;
+}
+
 /** Loads the WASM core. Idempotent: later calls return the same promise. */
-export function init(): Promise<void> {
+export function init(options: InitOptions = {}): Promise<void> {
+  let simd: SimdFlavour;
+  try {
+    simd = checkInitOptions(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   if (core) return Promise.resolve();
-  loading ??= WebAssembly.instantiate(wasmBytes(), {}).then(
+  loading ??= coreBytes(simd).then((bytes) => WebAssembly.instantiate(bytes, {})).then(
     ({ module, instance }) => {
       compiled = module;
+      loadedSimd = simd;
       core = instance.exports as unknown as CoreExports;
     },
     (error: unknown) => {
       loading = null;
+      if (error instanceof BackpropError) throw error;
       throw new BackpropError(
         'NOT_INITIALIZED',
         `backprop-wasm could not compile its WebAssembly core: ${String(error)}. ` +
@@ -100,16 +149,18 @@ export function init(): Promise<void> {
   return loading;
 }
 
-/** Loads the WASM core synchronously (Node, workers; browsers may refuse on the main thread). */
+/** Loads the (plain SIMD) WASM core synchronously (Node, workers; browsers may refuse on the main thread). */
 export function initSync(): void {
   if (core) return;
-  initWithModule(new WebAssembly.Module(wasmBytes()));
+  checkInitOptions({});
+  initWithModule(new WebAssembly.Module(decodeBase64(coreWasmBase64)));
 }
 
 /** @internal Instantiates an already compiled core (a worker gets the module from its parent thread). */
 export function initWithModule(module: WebAssembly.Module): void {
   if (core) return;
   compiled = module;
+  loadedSimd ??= 'plain';
   core = new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
 }
 

@@ -1,4 +1,4 @@
-export { init, initSync, memoryStats } from './core.js';
+export { init, initSync, memoryStats, type InitOptions, type SimdFlavour } from './core.js';
 export { BackpropError, type BackpropErrorCode } from './errors.js';
 export type { MatrixInput } from './input.js';
 export { Generator, manualSeed } from './random.js';

@@ -3,7 +3,8 @@
 import { init, Network, Linear, Tanh, Sigmoid, MSELoss, SGD, createTrainer, Generator, ReLU } from 'backprop-wasm';
 
 async function run() {
-  await init();
+  const simd = new URLSearchParams(location.search).get('simd') === 'relaxed' ? 'relaxed' : 'plain';
+  await init({ simd });
   const x = [[0, 0], [0, 1], [1, 0], [1, 1]], y = [[0], [1], [1], [0]];
   const net = new Network([new Linear(2, 8), new Tanh(), new Linear(8, 1), new Sigmoid()], { seed: 1 });
   const loss = new MSELoss();
