@@ -170,10 +170,6 @@ export function compiledCore(): WebAssembly.Module {
   return compiled!;
 }
 
-export function isInitialized(): boolean {
-  return core !== null;
-}
-
 export function getCore(): CoreExports {
   if (!core) {
     throw new BackpropError('NOT_INITIALIZED', 'backprop-wasm is not initialised: call `await init()` first.');
@@ -188,11 +184,6 @@ export function heapF32(): Float32Array {
   const buffer = getCore().memory.buffer;
   if (heapCache === null || heapCache.buffer !== buffer) heapCache = new Float32Array(buffer);
   return heapCache;
-}
-
-/** A view of `length` floats at `ptr`. Valid until the memory grows: take a new one after any allocation. */
-export function viewF32(ptr: Ptr, length: number): Float32Array {
-  return new Float32Array(getCore().memory.buffer, ptr, length);
 }
 
 export function writeF32(ptr: Ptr, values: ArrayLike<number>): void {
