@@ -7,7 +7,7 @@ import { Loss, LossKernel } from './losses.js';
 import type { Network } from './network.js';
 import { Optimizer } from './optimizers.js';
 import { Generator } from './random.js';
-import { checkLossAndOptimizer, throwForStatus } from './status.js';
+import { checkLossAndOptimizer, outputOutOfRange, throwForStatus } from './status.js';
 
 export type TargetInput = MatrixInput | Int32Array;
 
@@ -119,10 +119,7 @@ function evaluateRows(net: Network, loss: Loss, data: WasmDataset, start: number
   let total = 0, correct = 0;
   net.forEachChunk(data.inputRow(net, start), count, batchSize, (output, first, rows) => {
     const invalid = core.lossFirstInvalidInput(data.kernel, output, rows, width);
-    if (invalid >= 0) {
-      throw new BackpropError('OUT_OF_RANGE', `${loss.constructor.name} expects the network's outputs in [0, 1]; ` +
-        'end the network with Sigmoid, or use BCEWithLogitsLoss');
-    }
+    if (invalid >= 0) throw outputOutOfRange(loss, (start + first) * width + invalid, width);
     const target = data.targetRow(start + first);
     total += core.lossForward(data.kernel, 1, loss.smoothing, output, target, rows, width);
     if (loss.hasAccuracy) correct += core.countCorrect(data.kernel, output, target, rows, width);

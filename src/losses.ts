@@ -184,14 +184,17 @@ export class CrossEntropyLoss extends Loss {
   }
 }
 
-/** Binary cross-entropy on probabilities in [0, 1], as torch.nn.BCELoss (logs clamped at −100). */
-export class BCELoss extends Loss {
-  /** @internal */ readonly kernelKind = LossKernel.Bce;
-
+/** The binary losses: their targets are probabilities in [0, 1]. */
+abstract class BinaryLoss extends Loss {
   override stageTarget(target: PreparedTarget, ptr: number, width: number): void {
     super.stageTarget(target, ptr, width);
     checkProbabilities(this.constructor.name, ptr, target.floats!.values.length, target.name, (i) => target.floats!.original(i), width);
   }
+}
+
+/** Binary cross-entropy on probabilities in [0, 1], as torch.nn.BCELoss (logs clamped at −100). */
+export class BCELoss extends BinaryLoss {
+  /** @internal */ readonly kernelKind = LossKernel.Bce;
 
   override checkPrediction(ptr: number, rows: number, width: number): void {
     checkProbabilities(this.constructor.name, ptr, rows * width, 'pred', (i) => readF32(ptr + i * 4, 1)[0], width);
@@ -212,11 +215,6 @@ function checkProbabilities(
 }
 
 /** Sigmoid and binary cross-entropy in one stable step, as torch.nn.BCEWithLogitsLoss. */
-export class BCEWithLogitsLoss extends Loss {
+export class BCEWithLogitsLoss extends BinaryLoss {
   /** @internal */ readonly kernelKind = LossKernel.BceWithLogits;
-
-  override stageTarget(target: PreparedTarget, ptr: number, width: number): void {
-    super.stageTarget(target, ptr, width);
-    checkProbabilities(this.constructor.name, ptr, target.floats!.values.length, target.name, (i) => target.floats!.original(i), width);
-  }
 }

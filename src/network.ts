@@ -5,7 +5,7 @@ import { type MatrixInput, checkOptionKeys, requirePositiveInteger, stageFinite,
 import { Layer, Linear, Parameter, Softmax } from './layers.js';
 import { Loss, type PreparedTarget } from './losses.js';
 import { Optimizer } from './optimizers.js';
-import { Generator } from './random.js';import { checkLossAndOptimizer, throwForStatus } from './status.js';
+import { Generator } from './random.js';import { checkLossAndOptimizer, outputOutOfRange, throwForStatus } from './status.js';
 import { type Evaluation, type FitOptions, type History, type TargetInput, evaluateNetwork, fitNetwork } from './fit.js';
 import {
   FORMAT, type LayerSpec, type NamedTensor, type NetworkJSON, buildLayer, checkTensorsMatch, corruptFileError, decodeSafetensors,
@@ -355,9 +355,8 @@ export class Network {
       core.networkForward(plan, layerCount, batch);
       this.heldBatch = batch;
       const width = this.outFeatures;
-      if (core.lossFirstInvalidInput(prepared!.kernel, buffers.output, batch, width) >= 0) {
-        throw new BackpropError('OUT_OF_RANGE', `${loss.constructor.name} expects the network's outputs in [0, 1]`);
-      }
+      const invalid = core.lossFirstInvalidInput(prepared!.kernel, buffers.output, batch, width);
+      if (invalid >= 0) throw outputOutOfRange(loss, invalid, width);
       const args = [prepared!.kernel, loss.reductionCode, loss.smoothing, buffers.output, targetPtr] as const;
       const lossValue = core.lossForward(...args, batch, width);
       core.lossBackward(...args, this.bufferPtr('grads', layerCount), batch, width);

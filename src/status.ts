@@ -16,6 +16,16 @@ export function checkLossAndOptimizer(loss: unknown, optimizer: unknown): void {
   }
 }
 
+/** The error for a network output that the loss cannot take (BCE outside [0, 1]), at flat index `position`
+ *  of rows of `width`; `where` adds context such as the epoch and batch. */
+export function outputOutOfRange(loss: Loss, position: number, width: number, where = ''): BackpropError {
+  return new BackpropError(
+    'OUT_OF_RANGE',
+    `${loss.constructor.name} expects the network's outputs in [0, 1]${where}, got a value outside at ` +
+      `output[${Math.floor(position / width)}][${position % width}] (end the network with Sigmoid, or use BCEWithLogitsLoss)`,
+  );
+}
+
 /** Turns a training status into the error it stands for (`where` names the batch in fit). */
 export function throwForStatus(status: number, loss: Loss, width: number, where: string): void {
   if (status === TrainStatus.Ok) return;
@@ -23,11 +33,7 @@ export function throwForStatus(status: number, loss: Loss, width: number, where:
   const kept = 'the step was not taken: parameters and optimizer state are as they were before it';
   switch (status) {
     case TrainStatus.InvalidPrediction:
-      throw new BackpropError(
-        'OUT_OF_RANGE',
-        `${loss.constructor.name} expects the network's outputs in [0, 1]${where}, got a value outside at ` +
-          `output[${Math.floor(position / width)}][${position % width}] (end the network with Sigmoid, or use BCEWithLogitsLoss)`,
-      );
+      throw outputOutOfRange(loss, position, width, where);
     case TrainStatus.NonFiniteLoss:
       throw new BackpropError('NON_FINITE', `the loss became ${readResult().loss}${where}; ${kept}. Try a lower learning rate.`);
     default:
