@@ -8,13 +8,13 @@
 // shape works. assembly/gemm-reference.ts has the scalar kernels the tests compare them with.
 
 import { activationForward } from "./activations";
+import { at } from "./memory";
 
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
-}
+/** The activation argument of gemmNTActivated when there is none. */
+export const NO_ACTIVATION: i32 = -1;
 
-/** c + a·b per lane: two instructions, or one fused multiply-add in a build with relaxed SIMD enabled
- *  (bench/relaxed.mjs measures that build; the package ships the plain one, which is deterministic). */
+/** c + a·b per lane: two instructions, or one fused multiply-add in the relaxed-SIMD build (the opt-in core
+ *  that init({ simd: 'relaxed' }) loads; the default plain build is bit-for-bit deterministic everywhere). */
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(c, f32x4.mul(a, b));
@@ -109,12 +109,12 @@ function gemmNTShortKRow(n: i32, k: i32, ai: usize, ci: usize, bias: usize): voi
   }
 }
 
-/** C = A·Bᵀ (+ bias), and with an activation kind ≠ 0 also D = σ(C) (D may be C), applied to each block of
- *  four rows right after it is computed, while those rows are still in L1: the bias-and-activation
- *  epilogue of a Linear layer, fused. */
+/** C = A·Bᵀ (+ bias), and with an activation kernel (not NO_ACTIVATION) also D = σ(C) (D may be C), applied
+ *  to each block of four rows right after it is computed, while those rows are still in L1: the
+ *  bias-and-activation epilogue of a Linear layer, fused. `params`: the activation's parameter block. */
 export function gemmNTActivated(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
-  activation: i32, param: f32, d: usize,
+  activation: i32, params: usize, d: usize,
 ): void {
   const shortK = k < 4 && n * k <= PANEL_FLOATS;
   if (shortK) {
@@ -131,15 +131,15 @@ export function gemmNTActivated(
       for (let j0 = 0; j0 < pairs; j0 += 2) gemmNT4x2(m, k, a, lda, b, ldb, c, ldc, bias, i0, j0);
       if (n & 1) gemmNTColumn(i0, i1, k, a, lda, b, ldb, c, ldc, bias, n - 1);
     }
-    if (activation) {
-      if (ldc == n) activationForward(activation, param, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
-      else for (let i = i0; i < i1; i++) activationForward(activation, param, at(c, i * ldc), at(d, i * ldc), 1, n);
+    if (activation != NO_ACTIVATION) {
+      if (ldc == n) activationForward(activation, params, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
+      else for (let i = i0; i < i1; i++) activationForward(activation, params, at(c, i * ldc), at(d, i * ldc), 1, n);
     }
   }
 }
 
 export function gemmNT(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
-  gemmNTActivated(m, n, k, a, lda, b, ldb, c, ldc, bias, 0, 0, c);
+  gemmNTActivated(m, n, k, a, lda, b, ldb, c, ldc, bias, NO_ACTIVATION, 0, c);
 }
 
 // ---- backward: C[M, N] (+)= A·B, A(i, p) = a[i·rsA + p·csA], B row-major [K, N] ----
@@ -265,12 +265,12 @@ export function linearForward(
   gemmNT(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias);
 }
 
-/** z = x·Wᵀ + b and a = σ(z) in one pass (activation: a kind of assembly/activations.ts). */
+/** z = x·Wᵀ + b and a = σ(z) in one pass (activation: a layer kernel of abi.json, params its block). */
 export function linearForwardActivated(
   x: usize, weight: usize, bias: usize, z: usize, a: usize, batch: i32, inFeatures: i32, outFeatures: i32,
-  activation: i32, param: f32,
+  activation: i32, params: usize,
 ): void {
-  gemmNTActivated(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias, activation, param, a);
+  gemmNTActivated(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias, activation, params, a);
 }
 
 /** dX = dZ·W (overwrites dX). */

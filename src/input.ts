@@ -102,14 +102,4 @@ export function requireFiniteNumber(value: unknown, name: string, check: (v: num
   return value;
 }
 
-/** Rejects option keys a constructor does not know, so typos do not pass silently. */
-export function checkOptionKeys(options: object, allowed: readonly string[], owner: string): void {
-  if (options === null || typeof options !== 'object') {
-    throw new BackpropError('BAD_OPTION', `expected ${owner} options to be an object, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new BackpropError('BAD_OPTION', `unknown ${owner} option "${key}"; expected one of ${allowed.join(', ')}`);
-    }
-  }
-}
+export { checkOptionKeys } from './options.js';

@@ -1,12 +1,12 @@
-// Saving and loading: the architecture as plain JSON layer specs, weights as JSON numbers (toJSON) or as
-// a safetensors file (save/load). Everything read is checked before a single byte of a network is written.
+// File formats: safetensors (save/load) and the JSON form (toJSON/fromJSON), with the architecture as
+// layer specs from the registry. Everything read is checked here before a single byte of a network is
+// written; src/checkpoint.ts builds networks and optimizers from what this returns.
 import { BackpropError, describeValue } from './errors.js';
-import { Identity, Layer, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh } from './layers.js';
+import { LAYERS, type LayerSpec } from './registry.js';
+import { readOptions } from './options.js';
+import { type LayerKind } from './layers.js';
 
-export type LayerSpec =
-  | { type: 'Linear'; inFeatures: number; outFeatures: number; bias: boolean }
-  | { type: 'ReLU' | 'Sigmoid' | 'Tanh' | 'Identity' | 'Softmax' }
-  | { type: 'LeakyReLU'; negativeSlope: number };
+export type { LayerSpec };
 
 /** A named tensor of float32 values. */
 export interface NamedTensor {
@@ -15,72 +15,41 @@ export interface NamedTensor {
 }
 
 export const FORMAT = 'backprop-wasm';
-/** Larger layers than this are refused when reading a file: no file of ours holds one. */
-const MAX_FEATURES = 1 << 24;
 
 function corrupt(message: string): BackpropError {
   return new BackpropError('CORRUPT_FILE', message);
 }
 
-export function describeLayer(layer: Layer): LayerSpec {
-  if (layer instanceof Linear) {
-    return { type: 'Linear', inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, bias: layer.hasBias };
-  }
-  if (layer instanceof LeakyRelu) return { type: 'LeakyReLU', negativeSlope: layer.negativeSlope };
-  if (layer instanceof Relu) return { type: 'ReLU' };
-  if (layer instanceof Sigmoid) return { type: 'Sigmoid' };
-  if (layer instanceof Tanh) return { type: 'Tanh' };
-  if (layer instanceof Softmax) return { type: 'Softmax' };
-  if (layer instanceof Identity) return { type: 'Identity' };
-  throw new BackpropError('BAD_TYPE', `cannot describe layer ${layer}`);
-}
-
-function isSize(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_FEATURES;
-}
-
-/** Checks layer specs read from a file; returns them typed. */
+/** Checks layer specs read from a file against the registry; returns them with their options resolved. */
 export function checkLayerSpecs(specs: unknown): LayerSpec[] {
   if (!Array.isArray(specs) || specs.length === 0) throw corrupt(`expected a non-empty array of layers, got ${describeValue(specs)}`);
   return specs.map((spec, k) => {
-    if (spec === null || typeof spec !== 'object') throw corrupt(`layers[${k}] is ${describeValue(spec)}, expected a layer object`);
-    const s = spec as Record<string, unknown>;
-    switch (s.type) {
-      case 'Linear':
-        if (!isSize(s.inFeatures) || !isSize(s.outFeatures) || typeof s.bias !== 'boolean') {
-          throw corrupt(`layers[${k}] is a Linear without valid inFeatures, outFeatures and bias: ${JSON.stringify(spec).slice(0, 200)}`);
-        }
-        return { type: 'Linear', inFeatures: s.inFeatures, outFeatures: s.outFeatures, bias: s.bias };
-      case 'LeakyReLU':
-        if (typeof s.negativeSlope !== 'number' || !Number.isFinite(s.negativeSlope)) throw corrupt(`layers[${k}] is a LeakyReLU without a finite negativeSlope`);
-        return { type: 'LeakyReLU', negativeSlope: s.negativeSlope };
-      case 'ReLU': case 'Sigmoid': case 'Tanh': case 'Identity': case 'Softmax':
-        return { type: s.type };
-      default:
-        throw corrupt(`layers[${k}] has unknown type ${describeValue(s.type)}`);
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+      throw corrupt(`layers[${k}] is ${describeValue(spec)}, expected a layer object`);
+    }
+    const { type, ...options } = spec as Record<string, unknown>;
+    const entry = typeof type === 'string' && Object.hasOwn(LAYERS, type) ? (LAYERS as unknown as Record<string, { kind: LayerKind<any, any> }>)[type] : null; // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (!entry) {
+      const given = typeof type === 'string' ? JSON.stringify(type) : describeValue(type);
+      throw corrupt(`layers[${k}] has unknown type ${given}: this version of backprop-wasm knows ${Object.keys(LAYERS).join(', ')}`);
+    }
+    try {
+      const resolved = readOptions(type as string, entry.kind.options, options);
+      entry.kind.validate?.(resolved);
+      return { type, ...resolved } as LayerSpec;
+    } catch (error) {
+      throw corrupt(`layers[${k}] is not a valid ${type as string}: ${(error as Error).message}`);
     }
   });
-}
-
-export function buildLayer(spec: LayerSpec): Layer {
-  switch (spec.type) {
-    case 'Linear': return new Linear(spec.inFeatures, spec.outFeatures, { bias: spec.bias });
-    case 'LeakyReLU': return new LeakyRelu(spec.negativeSlope);
-    case 'ReLU': return new Relu();
-    case 'Sigmoid': return new Sigmoid();
-    case 'Tanh': return new Tanh();
-    case 'Identity': return new Identity();
-    case 'Softmax': return new Softmax();
-  }
 }
 
 /** The parameter names and shapes that a list of layers has, as in PyTorch's state_dict. */
 export function parameterShapes(specs: LayerSpec[]): Map<string, number[]> {
   const shapes = new Map<string, number[]>();
   specs.forEach((spec, k) => {
-    if (spec.type !== 'Linear') return;
-    shapes.set(`${k}.weight`, [spec.outFeatures, spec.inFeatures]);
-    if (spec.bias) shapes.set(`${k}.bias`, [spec.outFeatures]);
+    const { type, ...options } = spec;
+    const kind = (LAYERS as unknown as Record<string, { kind: LayerKind<any, any> }>)[type].kind; // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (const [name, shape] of Object.entries(kind.parameterShapes?.(options) ?? {})) shapes.set(`${k}.${name}`, shape);
   });
   return shapes;
 }

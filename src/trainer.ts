@@ -8,7 +8,7 @@ import { Network } from './network.js';
 import { workerSource } from './generated/worker-source.js';
 import type { FromWorker, ToWorker, WorkerFitOptions } from './worker/protocol.js';
 
-export type { LossSpec, OptimizerSpec, WorkerFitOptions } from './worker/protocol.js';
+export type { WorkerFitOptions } from './worker/protocol.js';
 
 export interface TrainerFitOptions extends WorkerFitOptions {
   /** Called on this thread after every epoch. */
@@ -81,7 +81,8 @@ export class Trainer {
       this.pending = { resolve, reject, onEpochEnd };
       signal?.addEventListener('abort', () => worker.post({ type: 'stop' }), { once: true });
       try {
-        worker.post({ type: 'fit', core: compiledCore(), network: this.network.save(), x: plain(x), y: plain(y), options: workerOptions });
+        const { module, simd } = compiledCore();
+        worker.post({ type: 'fit', core: module, simd, network: this.network.save(), x: plain(x), y: plain(y), options: workerOptions });
       } catch (error) {
         this.pending = null;
         reject(error instanceof BackpropError ? error : new BackpropError('BAD_OPTION', `the fit arguments cannot be sent to a worker: ${String(error)}`));

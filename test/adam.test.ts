@@ -74,6 +74,7 @@ describe('Adam and AdamW match torch.optim', () => {
     expect(() => new Adam(params, { betas: [0.9] as never })).toThrow(/\[beta1, beta2\]/);
     expect(() => new Adam(params, { eps: 0 })).toThrow(/eps/);
     expect(() => new AdamW(params, { lr: -1 })).toThrow(/lr/);
-    expect(() => new Adam(params, { amsgrad: true } as never)).toThrow(/unknown Adam option "amsgrad"/);
+    expect(() => new Adam(params, { amsgrad: 'yes' } as never)).toThrow(/expected Adam amsgrad to be a boolean/);
+    expect(() => new Adam(params, { amsGrad: true } as never)).toThrow(/unknown Adam option "amsGrad"/);
   });
 });

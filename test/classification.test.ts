@@ -60,7 +60,7 @@ describe('CrossEntropyLoss', () => {
 
   it('rejects labels out of range or not integers, and ambiguous flat probabilities', () => {
     const ce = new CrossEntropyLoss();
-    expect(() => ce.forward([[1, 2, 3]], [3])).toThrow(/target\[0\] to be a class index in \[0, 2\], got 3/);
+    expect(() => ce.forward([[1, 2, 3]], [3])).toThrow(/target\[0\] to be a class index in \[0, 2\].*, got 3/);
     expect(() => ce.forward([[1, 2, 3]], [-1])).toThrow(expect.objectContaining({ code: 'OUT_OF_RANGE' }));
     expect(() => ce.forward([[1, 2, 3]], [1.5])).toThrow(/got 1.5/);
     expect(() => ce.forward(Float32Array.of(1, 2, 3, 4), Float32Array.of(0, 1, 0, 1))).toThrow(/number of classes/);

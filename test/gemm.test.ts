@@ -1,10 +1,11 @@
 // The SIMD GEMM microkernels against the scalar reference kernels beside them (assembly/gemm-reference.ts)
 // over many shapes, ragged edges included, as XNNPACK tests its microkernels.
 import { describe, expect, it } from 'vitest';
-import { getCore, inWasm, readF32 } from './helpers';
+import { core, inWasm, readF32, stageActivation } from './helpers';
+import { activationTypes, layerClass, sampleOptions } from './kinds';
 import * as ref from './reference';
 
-const core = getCore();
+
 const random = ref.testRandom(31);
 const SIZES = [1, 3, 4, 5, 7, 8, 9, 16, 33, 127];
 
@@ -74,22 +75,24 @@ describe('gemmNN (backward: C (+)= A·B, A strided) against its scalar reference
 });
 
 describe('gemmNTActivated (forward with the bias-and-activation epilogue fused)', () => {
-  const kinds: [string, number, ref.RefActivation | 'softmax'][] = [
-    ['identity', 1, 'identity'], ['relu', 2, 'relu'], ['leaky', 3, 'leaky'], ['sigmoid', 4, 'sigmoid'], ['tanh', 5, 'tanh'], ['softmax', 6, 'softmax'],
-  ];
-  for (const [name, kind, refKind] of kinds) {
-    it(`${name}: C = A·Bᵀ + bias and D = σ(C) over ragged shapes, K short and long`, () => {
-      for (const [m, n, k] of [[1, 1, 1], [5, 3, 2], [7, 9, 3], [9, 8, 4], [6, 13, 33], [3, 1, 127]]) {
-        const a = ref.randomArray(random, m * k), b = ref.randomArray(random, n * k), bias = ref.randomArray(random, n);
-        const mem = inWasm(a, b, bias, new Float32Array(m * n), new Float32Array(m * n), new Float32Array(m * n));
-        const [pa, pb, pbias, pc, pd, pr] = mem.ptrs;
-        core.gemmNTActivated(m, n, k, pa, k, pb, k, pc, n, pbias, kind, 0.1, pd);
-        core.gemmNTReference(m, n, k, pa, k, pb, k, pr, n, pbias);
-        const z = readF32(pr, m * n);
-        compare(readF32(pc, m * n), z);
-        const expected = refKind === 'softmax' ? ref.softmaxRows(z, m, n) : Array.from(z, (v) => ref.activate(refKind, v, 0.1));
-        expect(ref.maxRelativeError(readF32(pd, m * n), expected, 1)).toBeLessThan(1e-5);
-        mem.free();
+  for (const type of activationTypes) {
+    it(`${type}: C = A·Bᵀ + bias and D = σ(C) over ragged shapes, K short and long`, () => {
+      for (const options of sampleOptions(layerClass(type), random, 1)) {
+        const layer = new (layerClass(type))(options);
+        const act = ref.activationRef(type, { ...layer.options });
+        const staged = stageActivation(layer);
+        for (const [m, n, k] of [[1, 1, 1], [5, 3, 2], [7, 9, 3], [9, 8, 4], [6, 13, 33], [3, 1, 127]]) {
+          const a = ref.randomArray(random, m * k), b = ref.randomArray(random, n * k), bias = ref.randomArray(random, n);
+          const mem = inWasm(a, b, bias, new Float32Array(m * n), new Float32Array(m * n), new Float32Array(m * n));
+          const [pa, pb, pbias, pc, pd, pr] = mem.ptrs;
+          core.gemmNTActivated(m, n, k, pa, k, pb, k, pc, n, pbias, staged.kernel, staged.params, pd);
+          core.gemmNTReference(m, n, k, pa, k, pb, k, pr, n, pbias);
+          const z = readF32(pr, m * n);
+          compare(readF32(pc, m * n), z);
+          expect(ref.maxRelativeError(readF32(pd, m * n), ref.activate(act, z, n), 1)).toBeLessThan(1e-5);
+          mem.free();
+        }
+        staged.free();
       }
     });
   }

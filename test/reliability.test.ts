@@ -8,7 +8,7 @@ import {
   Adam, BackpropError, Linear, MSELoss, Network, Relu, SGD, Tanh, init, memoryStats,
 } from '../src/index';
 import * as ref from './reference';
-import { referenceOf } from './network-helpers';
+import { referenceOf } from './kinds';
 import { nodeDigest } from './determinism';
 
 await init();

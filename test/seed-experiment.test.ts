@@ -8,7 +8,7 @@ import { Linear, MSELoss, Network, Relu, SGD, init } from '../src/index';
 // @ts-expect-error: a plain JS module of the examples
 import { makeRegressionLikeSklearn } from '../examples/sklearn-regression.mjs';
 import * as ref from './reference';
-import { referenceOf } from './network-helpers';
+import { referenceOf } from './kinds';
 
 await init();
 const { x, y } = makeRegressionLikeSklearn({ samples: 100, noise: 10, randomState: 3 });

@@ -185,7 +185,7 @@ describe('corrupt files', () => {
     const unchained = safetensorsFile([['0.weight', 'F32', [1, 1], encode([1], 'F32')], ['1.weight', 'F32', [1, 2], encode([1, 1], 'F32')]],
       { format: 'backprop-wasm', layers: JSON.stringify([{ type: 'Linear', inFeatures: 1, outFeatures: 1, bias: false }, { type: 'Linear', inFeatures: 2, outFeatures: 1, bias: false }]) });
     expectCorrupt(unchained, /do not form a network.*expects 2 inputs/);
-    expectCorrupt(safetensorsFile([], { format: 'backprop-wasm', layers: '[{"type":"Conv2d"}]' }), /unknown type the string "Conv2d"/);
+    expectCorrupt(safetensorsFile([], { format: 'backprop-wasm', layers: '[{"type":"Conv2d"}]' }), /unknown type "Conv2d"/);
   });
 
   it('loadWeights with a mismatching file leaves the weights unchanged', () => {

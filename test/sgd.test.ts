@@ -82,8 +82,7 @@ describe('SGD matches torch.optim.SGD', () => {
     const net = new Network([new Linear(2, 1)]);
     const params = net.parameters();
     const bad: [object, RegExp][] = [
-      [{ lr: 0 }, /lr.*> 0.*got 0/],
-      [{ lr: -0.1 }, /lr.*got -0.1/],
+      [{ lr: -0.1 }, /lr.*≥ 0.*got -0.1/],
       [{ lr: NaN }, /lr.*got NaN/],
       [{ lr: Infinity }, /lr.*got Infinity/],
       [{ lr: '0.1' }, /lr.*got the string "0.1"/],
@@ -103,5 +102,19 @@ describe('SGD matches torch.optim.SGD', () => {
     expect(() => new SGD([{ data: new Float32Array(2) }] as never, { lr: 0.1 })).toThrow(/Parameter/);
     net.dispose();
     expect(() => new SGD(params, { lr: 0.1 })).toThrow(/disposed/);
+  });
+
+  it('takes a learning rate of 0, as torch (a schedule may end there): the step leaves the weights', () => {
+    const net = new Network([new Linear(3, 2)], { seed: 4 });
+    const sgd = new SGD(net.parameters(), { lr: 0, momentum: 0.9 });
+    const before = net.parameters().map((p) => Array.from(p.data));
+    net.parameters().forEach((p) => p.grad.fill(3));
+    sgd.step();
+    expect(net.parameters().map((p) => Array.from(p.data))).toEqual(before);
+    sgd.lr = 0.1;
+    sgd.lr = 0;
+    expect(sgd.lr).toBe(0);
+    net.dispose();
+    sgd.dispose();
   });
 });

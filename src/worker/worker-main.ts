@@ -3,10 +3,10 @@
 // compiled WASM core comes with each message instead of a second inlined copy.
 import { initWithModule } from '../core.js';
 import { BackpropError } from '../errors.js';
-import { BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss } from '../losses.js';
 import { Network } from '../network.js';
-import { Adam, AdamW, Optimizer, SGD } from '../optimizers.js';
-import type { FromWorker, LossSpec, OptimizerSpec, ToWorker } from './protocol.js';
+import { type Optimizer } from '../optimizers.js';
+import { buildLoss, buildOptimizer } from '../registry.js';
+import type { FromWorker, ToWorker } from './protocol.js';
 
 interface Port {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -18,29 +18,18 @@ const nodeThreads = typeof g.self === 'undefined' && typeof g.process?.getBuilti
 const port: Port = nodeThreads ? nodeThreads.parentPort : g.self;
 let stopRequested = false;
 
-function makeLoss({ type, ...options }: LossSpec): Loss {
-  const losses: Record<string, new (o: object) => Loss> = { MSELoss, CrossEntropyLoss, BCELoss, BCEWithLogitsLoss };
-  if (!losses[type]) throw new BackpropError('BAD_OPTION', `unknown loss type ${JSON.stringify(type)}; expected one of ${Object.keys(losses).join(', ')}`);
-  return new losses[type](options);
-}
-
-function makeOptimizer(net: Network, { type, ...options }: OptimizerSpec): Optimizer {
-  const optimizers: Record<string, new (p: ReturnType<Network['parameters']>, o: object) => Optimizer> = { SGD, Adam, AdamW };
-  if (!optimizers[type]) throw new BackpropError('BAD_OPTION', `unknown optimizer type ${JSON.stringify(type)}; expected SGD, Adam or AdamW`);
-  return new optimizers[type](net.parameters(), options);
-}
-
 async function fit(message: Extract<ToWorker, { type: 'fit' }>): Promise<void> {
-  initWithModule(message.core);
+  initWithModule(message.core, message.simd);
   const net = Network.load(message.network);
   const { loss, optimizer, ...rest } = message.options;
-  const opt = makeOptimizer(net, optimizer);
+  let opt: Optimizer | null = null;
   try {
+    opt = buildOptimizer(net.parameters(), optimizer);
     const controller = new AbortController();
     stopRequested = false;
     const history = await net.fit(message.x as never, message.y as never, {
       ...rest,
-      loss: makeLoss(loss),
+      loss: buildLoss(loss),
       optimizer: opt,
       signal: controller.signal,
       onEpochEnd: (info) => {
@@ -51,8 +40,8 @@ async function fit(message: Extract<ToWorker, { type: 'fit' }>): Promise<void> {
     const bytes = net.save();
     port.postMessage({ type: 'done', history, network: bytes }, [bytes.buffer]);
   } finally {
+    opt?.dispose();
     net.dispose();
-    opt.dispose();
   }
 }
 
