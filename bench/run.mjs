@@ -11,7 +11,11 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const microOptions = QUICK ? { minSamples: 3, maxTime: 0.3 } : { minSamples: 5, maxTime: 1 };
 
-const median = (v) => { const s = [...v].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (v) => {
+  const s = [...v].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 /** Steps (or samples) per second of one peer, measured once. */
 async function measure(workload, setup) {
@@ -19,12 +23,19 @@ async function measure(workload, setup) {
   try {
     if (workload.kind === 'micro' && !peer.async) {
       let ops = 0;
-      await b.suite('case', b.add('run', peer.run, microOptions), b.complete((s) => { ops = s.results[0].ops; }));
+      await b.suite(
+        'case',
+        b.add('run', peer.run, microOptions),
+        b.complete((s) => {
+          ops = s.results[0].ops;
+        }),
+      );
       return ops * peer.samplesPerRun;
     }
     await peer.run(); // warm-up epoch
     // W2/W3: 3 epochs after the warm-up; an async micro case (fit) repeats its epochs for at least 0.5 s
-    const minEpochs = QUICK ? 1 : 3, minSeconds = workload.kind === 'micro' ? 0.5 : 0;
+    const minEpochs = QUICK ? 1 : 3,
+      minSeconds = workload.kind === 'micro' ? 0.5 : 0;
     const started = performance.now();
     let epochs = 0;
     while (epochs < minEpochs || (performance.now() - started) / 1000 < minSeconds) {
@@ -51,12 +62,15 @@ async function runWorkloads() {
       for (const [name, setup] of order) {
         const value = toUnit(w, await measure(w, setup));
         (results[w.id].peers[name] ??= { values: [] }).values.push(value);
-        console.log(`rep ${rep + 1}/${REPS}  ${w.id}  ${name.padEnd(44)} ${value.toFixed(w.unit === 'µs/step' ? 1 : 0)} ${w.unit}`);
+        console.log(
+          `rep ${rep + 1}/${REPS}  ${w.id}  ${name.padEnd(44)} ${value.toFixed(w.unit === 'µs/step' ? 1 : 0)} ${w.unit}`,
+        );
       }
     }
   }
   for (const w of Object.values(results)) {
-    for (const p of Object.values(w.peers)) Object.assign(p, { median: median(p.values), min: Math.min(...p.values), max: Math.max(...p.values) });
+    for (const p of Object.values(w.peers))
+      Object.assign(p, { median: median(p.values), min: Math.min(...p.values), max: Math.max(...p.values) });
   }
   return results;
 }
@@ -67,7 +81,11 @@ async function runGemm() {
   const { instance } = await WebAssembly.instantiate(readFileSync(new URL('../build/backprop.wasm', import.meta.url)), {});
   const core = instance.exports;
   const peak = (await WebAssembly.instantiate(readFileSync(new URL('../build/peak.wasm', import.meta.url)), {})).instance.exports;
-  const shapes = [[64, 784, 128], [128, 512, 256], [256, 256, 256]]; // batch M × in K × out N
+  const shapes = [
+    [64, 784, 128],
+    [128, 512, 256],
+    [256, 256, 256],
+  ]; // batch M × in K × out N
   const rows = [];
   const peakValues = [];
   await useBackend('wasm');
@@ -83,24 +101,54 @@ async function runGemm() {
     }
     peakValues.push(best);
     for (const [m, k, n] of shapes) {
-      const x = core.alloc(m * k * 4), w = core.alloc(n * k * 4), z = core.alloc(m * n * 4), gx = core.alloc(m * k * 4), gw = core.alloc(n * k * 4), bias = core.alloc(n * 4);
+      const x = core.alloc(m * k * 4),
+        w = core.alloc(n * k * 4),
+        z = core.alloc(m * n * 4),
+        gx = core.alloc(m * k * 4),
+        gw = core.alloc(n * k * 4),
+        bias = core.alloc(n * 4);
       const heap = new Float32Array(core.memory.buffer);
       for (let i = 0; i < m * k; i++) heap[x / 4 + i] = Math.sin(i);
       for (let i = 0; i < n * k; i++) heap[w / 4 + i] = Math.cos(i);
       for (let i = 0; i < m * n; i++) heap[z / 4 + i] = Math.sin(3 * i);
-      const tx = tf.tensor2d(heap.slice(x / 4, x / 4 + m * k), [m, k]), tw = tf.tensor2d(heap.slice(w / 4, w / 4 + n * k), [n, k]);
+      const tx = tf.tensor2d(heap.slice(x / 4, x / 4 + m * k), [m, k]),
+        tw = tf.tensor2d(heap.slice(w / 4, w / 4 + n * k), [n, k]);
       const tz = tf.tensor2d(heap.slice(z / 4, z / 4 + m * n), [m, n]);
       const kernels = [
         ['backprop-wasm forward X·Wᵀ', () => core.linearForward(x, w, bias, z, m, k, n)],
         ['backprop-wasm dX = dZ·W', () => core.linearBackwardInput(z, w, gx, m, k, n)],
         ['backprop-wasm dW += dZᵀ·X', () => core.linearBackwardParams(z, x, gw, 0, m, k, n)],
-        ['tfjs-wasm matMul X·Wᵀ', () => tf.tidy(() => { tf.matMul(tx, tw, false, true); })],
-        ['tfjs-wasm matMul dZ·W', () => tf.tidy(() => { tf.matMul(tz, tw); })],
-        ['tfjs-wasm matMul dZᵀ·X', () => tf.tidy(() => { tf.matMul(tz, tx, true, false); })],
+        [
+          'tfjs-wasm matMul X·Wᵀ',
+          () =>
+            tf.tidy(() => {
+              tf.matMul(tx, tw, false, true);
+            }),
+        ],
+        [
+          'tfjs-wasm matMul dZ·W',
+          () =>
+            tf.tidy(() => {
+              tf.matMul(tz, tw);
+            }),
+        ],
+        [
+          'tfjs-wasm matMul dZᵀ·X',
+          () =>
+            tf.tidy(() => {
+              tf.matMul(tz, tx, true, false);
+            }),
+        ],
       ];
       for (const [name, fn] of kernels) {
         let ops = 0;
-        await b.suite('gemm', b.add(name, fn, microOptions), b.complete((s) => { ops = s.results[0].ops; }));
+        await b.suite(
+          'gemm',
+          b.add(name, fn, microOptions),
+          b.complete((s) => {
+            ops = s.results[0].ops;
+          }),
+        );
         const key = `${m}×${k}×${n}`;
         let row = rows.find((r) => r.shape === key && r.kernel === name);
         if (!row) rows.push((row = { shape: key, kernel: name, values: [] }));
@@ -112,7 +160,10 @@ async function runGemm() {
     }
   }
   for (const r of rows) Object.assign(r, { median: median(r.values), min: Math.min(...r.values), max: Math.max(...r.values) });
-  return { peak: { values: peakValues, median: median(peakValues), min: Math.min(...peakValues), max: Math.max(...peakValues) }, kernels: rows };
+  return {
+    peak: { values: peakValues, median: median(peakValues), min: Math.min(...peakValues), max: Math.max(...peakValues) },
+    kernels: rows,
+  };
 }
 
 // ---- report ----
@@ -120,7 +171,10 @@ async function runGemm() {
 const fmt = (v) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2));
 
 function markdown(report) {
-  const lines = [`Measured ${report.date} on ${report.cpu} (${report.node}), ${report.reps} interleaved repetitions; median (min–max).`, ''];
+  const lines = [
+    `Measured ${report.date} on ${report.cpu} (${report.node}), ${report.reps} interleaved repetitions; median (min–max).`,
+    '',
+  ];
   for (const [id, w] of Object.entries(report.workloads)) {
     const ours = Object.entries(w.peers).filter(([n]) => n.startsWith('backprop-wasm'));
     const best = ours.reduce((a, c) => ((w.higherIsBetter ? c[1].median > a[1].median : c[1].median < a[1].median) ? c : a));
@@ -128,23 +182,35 @@ function markdown(report) {
     lines.push(`| library | median | min–max | ${best[0]} is … faster |`, '|---|---:|---:|---:|');
     for (const [name, p] of Object.entries(w.peers)) {
       const ratio = w.higherIsBetter ? best[1].median / p.median : p.median / best[1].median;
-      lines.push(`| ${name} | ${fmt(p.median)} | ${fmt(p.min)}–${fmt(p.max)} | ${name === best[0] ? '—' : `${ratio.toFixed(1)}×`} |`);
+      lines.push(
+        `| ${name} | ${fmt(p.median)} | ${fmt(p.min)}–${fmt(p.max)} | ${name === best[0] ? '—' : `${ratio.toFixed(1)}×`} |`,
+      );
     }
     lines.push('');
   }
   if (report.gemm) {
     const peak = report.gemm.peak;
-    lines.push(`**GEMM kernels** (GFLOP/s; WASM-SIMD peak measured in the same run by a register-only f32x4 multiply-add loop: ${fmt(peak.median)} (${fmt(peak.min)}–${fmt(peak.max)}))`, '');
+    lines.push(
+      `**GEMM kernels** (GFLOP/s; WASM-SIMD peak measured in the same run by a register-only f32x4 multiply-add loop: ${fmt(peak.median)} (${fmt(peak.min)}–${fmt(peak.max)}))`,
+      '',
+    );
     lines.push('| M×K×N (batch × in × out) | kernel | median | min–max | % of peak |', '|---|---|---:|---:|---:|');
-    for (const r of report.gemm.kernels) lines.push(`| ${r.shape} | ${r.kernel} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${Math.round((100 * r.median) / peak.median)}% |`);
+    for (const r of report.gemm.kernels)
+      lines.push(
+        `| ${r.shape} | ${r.kernel} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${Math.round((100 * r.median) / peak.median)}% |`,
+      );
     lines.push('');
   }
   return lines.join('\n');
 }
 
 const report = {
-  date: new Date().toISOString().slice(0, 10), node: process.version, cpu: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`,
-  reps: REPS, quick: QUICK, workloads: await runWorkloads(),
+  date: new Date().toISOString().slice(0, 10),
+  node: process.version,
+  cpu: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`,
+  reps: REPS,
+  quick: QUICK,
+  workloads: await runWorkloads(),
 };
 if (!ONLY || ONLY.includes('GEMM')) report.gemm = await runGemm();
 const table = markdown(report);
@@ -155,7 +221,10 @@ writeFileSync(new URL(`./results/latest${suffix}.md`, import.meta.url), table + 
 if (!suffix) {
   const readmeUrl = new URL('../README.md', import.meta.url);
   const readme = readFileSync(readmeUrl, 'utf8');
-  const updated = readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`);
+  const updated = readme.replace(
+    /<!-- bench:start -->[\s\S]*<!-- bench:end -->/,
+    `<!-- bench:start -->\n${table}\n<!-- bench:end -->`,
+  );
   writeFileSync(readmeUrl, updated);
 }
 console.log('\n' + table);

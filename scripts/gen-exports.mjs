@@ -7,8 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const declarations = readFileSync(join(root, 'build/backprop-test.d.ts'), 'utf8');
-const release = new Set(WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(root, 'build/backprop.wasm'))))
-  .filter((e) => e.kind === 'function').map((e) => e.name));
+const release = new Set(
+  WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(root, 'build/backprop.wasm'))))
+    .filter((e) => e.kind === 'function')
+    .map((e) => e.name),
+);
 
 // Each export is a doc comment naming the AS types (`@param name \`usize\``, `@returns \`i32\``) and a
 // TypeScript signature.
@@ -17,7 +20,10 @@ const functions = [];
 for (const [, doc, name, params] of declarations.matchAll(pattern)) {
   const asTypes = Object.fromEntries([...doc.matchAll(/@param (\w+) `(\w+)`/g)].map(([, p, t]) => [p, t]));
   const returns = /@returns `(\w+)`/.exec(doc)?.[1] ?? 'void';
-  const names = params.split(',').map((p) => p.trim().split(':')[0]).filter(Boolean);
+  const names = params
+    .split(',')
+    .map((p) => p.trim().split(':')[0])
+    .filter(Boolean);
   functions.push({ name, params: names.map((p) => ({ name: p, type: asTypes[p] })), returns });
 }
 const missing = [...release].filter((name) => !functions.some((f) => f.name === name));
@@ -70,4 +76,6 @@ export function bindCore<T extends CoreExports>(exports: WebAssembly.Exports): T
 `;
 mkdirSync(join(root, 'src/generated'), { recursive: true });
 writeFileSync(join(root, 'src/generated/core-exports.ts'), out);
-console.log(`generated src/generated/core-exports.ts (${releaseFunctions.length} release exports, ${testFunctions.length} test-only)`);
+console.log(
+  `generated src/generated/core-exports.ts (${releaseFunctions.length} release exports, ${testFunctions.length} test-only)`,
+);

@@ -55,7 +55,12 @@ function activation<O extends object>(kind: Omit<ActivationKind<O>, 'describe'>)
 
 /** a = z */
 export class Identity extends Activation {
-  static readonly kind = activation<NoOptions>({ type: 'Identity', kernel: 'Identity', options: {}, create: () => new Identity() });
+  static readonly kind = activation<NoOptions>({
+    type: 'Identity',
+    kernel: 'Identity',
+    options: {},
+    create: () => new Identity(),
+  });
   constructor(options?: NoOptions) {
     super(Identity.kind, options);
   }
@@ -78,7 +83,10 @@ export interface LeakyReLUOptions {
  *  number: new LeakyReLU(0.2). */
 export class LeakyReLU extends Activation<Required<LeakyReLUOptions>> {
   static readonly kind = activation<Required<LeakyReLUOptions>>({
-    type: 'LeakyReLU', kernel: 'LeakyReLU', options: { negativeSlope: number(0.01) }, create: (o) => new LeakyReLU(o),
+    type: 'LeakyReLU',
+    kernel: 'LeakyReLU',
+    options: { negativeSlope: number(0.01) },
+    create: (o) => new LeakyReLU(o),
   });
   constructor(options: LeakyReLUOptions | number = {}) {
     super(LeakyReLU.kind, typeof options === 'number' ? { negativeSlope: options } : options);
@@ -118,7 +126,12 @@ export class Softmax extends Activation {
 
 /** log softmax over each row (dim = −1): a = z − log Σ e^z, computed stably; NLLLoss takes its output. */
 export class LogSoftmax extends Activation {
-  static readonly kind = activation<NoOptions>({ type: 'LogSoftmax', kernel: 'LogSoftmax', options: {}, create: () => new LogSoftmax() });
+  static readonly kind = activation<NoOptions>({
+    type: 'LogSoftmax',
+    kernel: 'LogSoftmax',
+    options: {},
+    create: () => new LogSoftmax(),
+  });
   constructor(options?: NoOptions) {
     super(LogSoftmax.kind, options);
   }
@@ -135,7 +148,10 @@ export interface GELUOptions {
 /** a = z·Φ(z), as torch.nn.GELU. */
 export class GELU extends Activation<Required<GELUOptions>> {
   static readonly kind = activation<Required<GELUOptions>>({
-    type: 'GELU', kernel: 'GELU', options: { approximate: oneOf(['none', 'tanh'] as const, 'none') }, create: (o) => new GELU(o),
+    type: 'GELU',
+    kernel: 'GELU',
+    options: { approximate: oneOf(['none', 'tanh'] as const, 'none') },
+    create: (o) => new GELU(o),
   });
   constructor(options: GELUOptions = {}) {
     super(GELU.kind, options);
@@ -158,7 +174,10 @@ export interface ELUOptions {
 /** a = z > 0 ? z : α·(e^z − 1), as torch.nn.ELU (gradient α at z = 0). */
 export class ELU extends Activation<Required<ELUOptions>> {
   static readonly kind = activation<Required<ELUOptions>>({
-    type: 'ELU', kernel: 'ELU', options: { alpha: number(1) }, create: (o) => new ELU(o),
+    type: 'ELU',
+    kernel: 'ELU',
+    options: { alpha: number(1) },
+    create: (o) => new ELU(o),
   });
   constructor(options: ELUOptions = {}) {
     super(ELU.kind, options);
@@ -175,7 +194,10 @@ export interface SoftplusOptions {
 /** a = log(1 + e^(β·z))/β, linear where β·z > threshold, as torch.nn.Softplus. */
 export class Softplus extends Activation<Required<SoftplusOptions>> {
   static readonly kind = activation<Required<SoftplusOptions>>({
-    type: 'Softplus', kernel: 'Softplus', options: { beta: number(1, { above: 0 }), threshold: number(20) }, create: (o) => new Softplus(o),
+    type: 'Softplus',
+    kernel: 'Softplus',
+    options: { beta: number(1, { above: 0 }), threshold: number(20) },
+    create: (o) => new Softplus(o),
   });
   constructor(options: SoftplusOptions = {}) {
     super(Softplus.kind, options);
@@ -192,7 +214,10 @@ export interface HardtanhOptions {
 /** a = min(max(z, minVal), maxVal), as torch.nn.Hardtanh (gradient 0 at and beyond the bounds). */
 export class Hardtanh extends Activation<Required<HardtanhOptions>> {
   static readonly kind = activation<Required<HardtanhOptions>>({
-    type: 'Hardtanh', kernel: 'Hardtanh', options: { minVal: number(-1), maxVal: number(1) }, create: (o) => new Hardtanh(o),
+    type: 'Hardtanh',
+    kernel: 'Hardtanh',
+    options: { minVal: number(-1), maxVal: number(1) },
+    create: (o) => new Hardtanh(o),
     validate(o) {
       if (!(o.maxVal > o.minVal)) {
         throw new BackpropError('BAD_OPTION', `expected Hardtanh maxVal > minVal, got minVal ${o.minVal} and maxVal ${o.maxVal}`);
@@ -207,7 +232,11 @@ export class Hardtanh extends Activation<Required<HardtanhOptions>> {
 /** a = min(max(z, 0), 6), as torch.nn.ReLU6: Hardtanh's kernel with fixed bounds. */
 export class ReLU6 extends Activation {
   static readonly kind = activation<NoOptions>({
-    type: 'ReLU6', kernel: 'Hardtanh', options: {}, params: () => ({ minVal: 0, maxVal: 6 }), create: () => new ReLU6(),
+    type: 'ReLU6',
+    kernel: 'Hardtanh',
+    options: {},
+    params: () => ({ minVal: 0, maxVal: 6 }),
+    create: () => new ReLU6(),
   });
   constructor(options?: NoOptions) {
     super(ReLU6.kind, options);

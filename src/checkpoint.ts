@@ -9,8 +9,17 @@ import { Optimizer } from './optimizers.js';
 import { checkOptionKeys } from './options.js';
 import { buildLayer, buildOptimizer, describeLayer, describeOptimizer } from './registry.js';
 import {
-  FORMAT, type LayerSpec, type NamedTensor, type NetworkJSON, checkTensorsMatch, corruptFileError, decodeSafetensors,
-  encodeSafetensors, layerSpecsOf, parameterShapes, readNetworkJSON,
+  FORMAT,
+  type LayerSpec,
+  type NamedTensor,
+  type NetworkJSON,
+  checkTensorsMatch,
+  corruptFileError,
+  decodeSafetensors,
+  encodeSafetensors,
+  layerSpecsOf,
+  parameterShapes,
+  readNetworkJSON,
 } from './serialize.js';
 import type { Parameter } from './layers.js';
 
@@ -31,10 +40,15 @@ export function saveNetwork(net: Network, options: { optimizer?: Optimizer }): U
   checkOptionKeys(options, ['optimizer'], 'save');
   const params = net.parameters();
   const tensors: [string, NamedTensor][] = params.map((p) => [p.name, { shape: [...p.shape], data: p.data.slice() }]);
-  const metadata: Record<string, string> = { format: FORMAT, version: '1', layers: JSON.stringify(net.layers.map(describeLayer)) };
+  const metadata: Record<string, string> = {
+    format: FORMAT,
+    version: '1',
+    layers: JSON.stringify(net.layers.map(describeLayer)),
+  };
   const { optimizer } = options;
   if (optimizer !== undefined) {
-    if (!(optimizer instanceof Optimizer)) throw new BackpropError('BAD_TYPE', `expected optimizer to be an Optimizer, got ${describeValue(optimizer)}`);
+    if (!(optimizer instanceof Optimizer))
+      throw new BackpropError('BAD_TYPE', `expected optimizer to be an Optimizer, got ${describeValue(optimizer)}`);
     optimizer.readyBlock();
     const names = optimizerParamNames(optimizer, params);
     const state = optimizer.stateBuffers();
@@ -59,7 +73,10 @@ export function loadCheckpoint(bytes: Uint8Array): { network: Network; optimizer
   const { tensors, metadata } = decodeSafetensors(bytes);
   const network = fromParts(layerSpecsOf(metadata), tensors);
   try {
-    return { network, optimizer: metadata.optimizer === undefined ? null : restoreOptimizer(network, metadata.optimizer, tensors) };
+    return {
+      network,
+      optimizer: metadata.optimizer === undefined ? null : restoreOptimizer(network, metadata.optimizer, tensors),
+    };
   } catch (error) {
     network.dispose();
     throw error;
@@ -100,7 +117,10 @@ function optimizerParamNames(optimizer: Optimizer, params: Parameter[]): string[
   const byPtr = new Map(params.map((p) => [p.dataPtr, p.name]));
   const names = optimizer.params.map((p) => byPtr.get(p.dataPtr));
   if (names.some((n) => n === undefined) || names.length !== params.length) {
-    throw new BackpropError('BAD_OPTION', "a checkpoint needs an optimizer over exactly this network's parameters (net.parameters())");
+    throw new BackpropError(
+      'BAD_OPTION',
+      "a checkpoint needs an optimizer over exactly this network's parameters (net.parameters())",
+    );
   }
   return names as string[];
 }
@@ -152,4 +172,3 @@ function checkFiniteTensors(tensors: Map<string, NamedTensor>): void {
     }
   }
 }
-

@@ -41,7 +41,10 @@ function checkInitOptions(options: unknown): SimdFlavour | undefined {
     throw new BackpropError('BAD_OPTION', `expected init option simd to be 'plain' or 'relaxed', got ${describeValue(simd)}`);
   }
   if (loadedSimd !== null && simd !== undefined && simd !== loadedSimd) {
-    throw new BackpropError('BAD_STATE', `backprop-wasm is already initialised with ${loadedSimd} SIMD; every object shares that core`);
+    throw new BackpropError(
+      'BAD_STATE',
+      `backprop-wasm is already initialised with ${loadedSimd} SIMD; every object shares that core`,
+    );
   }
   return simd;
 }
@@ -77,18 +80,20 @@ export function init(options: InitOptions = {}): Promise<void> {
   }
   if (core) return Promise.resolve();
   const flavour = simd ?? 'plain';
-  loading ??= coreBytes(flavour).then((bytes) => WebAssembly.instantiate(bytes, {})).then(
-    ({ module, instance }) => useInstance(module, instance, flavour),
-    (error: unknown) => {
-      loading = null;
-      if (error instanceof BackpropError) throw error;
-      throw new BackpropError(
-        'NOT_INITIALIZED',
-        `backprop-wasm could not compile its WebAssembly core: ${String(error)}. ` +
-          "A page with a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src.",
-      );
-    },
-  );
+  loading ??= coreBytes(flavour)
+    .then((bytes) => WebAssembly.instantiate(bytes, {}))
+    .then(
+      ({ module, instance }) => useInstance(module, instance, flavour),
+      (error: unknown) => {
+        loading = null;
+        if (error instanceof BackpropError) throw error;
+        throw new BackpropError(
+          'NOT_INITIALIZED',
+          `backprop-wasm could not compile its WebAssembly core: ${String(error)}. ` +
+            "A page with a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src.",
+        );
+      },
+    );
   return loading;
 }
 

@@ -129,15 +129,27 @@ class WasmDataset {
 
 /** Loss (and accuracy) of the network on rows [start, start + count) of a data set, in eval passes. */
 function evaluateRows(
-  net: Network, loss: Loss, data: WasmDataset, start: number, count: number, batchSize: number, what: string,
+  net: Network,
+  loss: Loss,
+  data: WasmDataset,
+  start: number,
+  count: number,
+  batchSize: number,
+  what: string,
 ): Evaluation {
   const session = networkSession(net, what, 'read');
   const plan = session.buffers(Math.min(batchSize, count));
   const config = new WasmBlock(structBytes('EvalConfig'));
   try {
     writeStruct('EvalConfig', config.ptr, {
-      plan: plan.ptr, loss: data.lossConfig, inputs: data.inputs + start * data.inputRowBytes, inputRowBytes: data.inputRowBytes,
-      targets: data.targets + start * data.targetRowBytes, targetRowBytes: data.targetRowBytes, count, batchSize,
+      plan: plan.ptr,
+      loss: data.lossConfig,
+      inputs: data.inputs + start * data.inputRowBytes,
+      inputRowBytes: data.inputRowBytes,
+      targets: data.targets + start * data.targetRowBytes,
+      targetRowBytes: data.targetRowBytes,
+      count,
+      batchSize,
     });
     const status = getCore().networkEvaluate(config.ptr);
     throwForStatus(status, loss, data.kernel, net.outFeatures, '');
@@ -151,7 +163,13 @@ function evaluateRows(
   return evaluation;
 }
 
-export function evaluateNetwork(net: Network, x: unknown, y: unknown, loss: Loss, options: { batchSize?: number } = {}): Evaluation {
+export function evaluateNetwork(
+  net: Network,
+  x: unknown,
+  y: unknown,
+  loss: Loss,
+  options: { batchSize?: number } = {},
+): Evaluation {
   networkSession(net, 'evaluate()', 'read');
   checkLoss(loss);
   checkOptionKeys(options, ['batchSize'], 'evaluate');
@@ -164,7 +182,19 @@ export function evaluateNetwork(net: Network, x: unknown, y: unknown, loss: Loss
   }
 }
 
-const FIT_KEYS = ['loss', 'optimizer', 'epochs', 'batchSize', 'shuffle', 'seed', 'validation', 'onEpochEnd', 'onBatchEnd', 'earlyStopping', 'signal'];
+const FIT_KEYS = [
+  'loss',
+  'optimizer',
+  'epochs',
+  'batchSize',
+  'shuffle',
+  'seed',
+  'validation',
+  'onEpochEnd',
+  'onBatchEnd',
+  'earlyStopping',
+  'signal',
+];
 
 function checkFitOptions(options: FitOptions) {
   if (options === null || typeof options !== 'object') {
@@ -175,7 +205,8 @@ function checkFitOptions(options: FitOptions) {
   const epochs = requirePositiveInteger(options.epochs ?? 1, 'epochs');
   const batchSize = requirePositiveInteger(options.batchSize ?? 32, 'batchSize');
   const shuffle = options.shuffle ?? true;
-  if (typeof shuffle !== 'boolean') throw new BackpropError('BAD_OPTION', `expected shuffle to be a boolean, got ${describeValue(shuffle)}`);
+  if (typeof shuffle !== 'boolean')
+    throw new BackpropError('BAD_OPTION', `expected shuffle to be a boolean, got ${describeValue(shuffle)}`);
   for (const name of ['onEpochEnd', 'onBatchEnd'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw new BackpropError('BAD_OPTION', `expected ${name} to be a function, got ${describeValue(options[name])}`);
@@ -212,7 +243,10 @@ function yieldToEventLoop(): Promise<void> {
     if (typeof g.setImmediate === 'function') g.setImmediate(resolve);
     else if (typeof MessageChannel !== 'undefined') {
       const channel = new MessageChannel();
-      channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
       channel.port2.postMessage(null);
     } else setTimeout(resolve, 0);
   });
@@ -231,13 +265,18 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
     const data = new WasmDataset(net, loss, x, y, '');
     owned.push(data);
     let trainRows = data.rows;
-    let valData: WasmDataset | null = null, valStart = 0, valRows = 0;
+    let valData: WasmDataset | null = null,
+      valStart = 0,
+      valRows = 0;
     if (typeof validation === 'number') {
       requireFiniteNumber(validation, 'validation', (v) => v > 0 && v < 1, 'in (0, 1) (a fraction of the samples)');
       valRows = Math.floor(data.rows * validation);
       trainRows = data.rows - valRows;
       if (valRows < 1 || trainRows < 1) {
-        throw new BackpropError('BAD_OPTION', `validation ${validation} of ${data.rows} samples leaves ${trainRows} to train on and ${valRows} to validate`);
+        throw new BackpropError(
+          'BAD_OPTION',
+          `validation ${validation} of ${data.rows} samples leaves ${trainRows} to train on and ${valRows} to validate`,
+        );
       }
       valData = data;
       valStart = trainRows;
@@ -248,18 +287,24 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
       valRows = valData.rows;
     }
     const batches = Math.ceil(trainRows / batchSize);
-    const work = new WasmBlock(checkedBytes('the batch order', trainRows + 2 * batches + 2 * epochs, 4) + structBytes('EpochConfig'));
+    const work = new WasmBlock(
+      checkedBytes('the batch order', trainRows + 2 * batches + 2 * epochs, 4) + structBytes('EpochConfig'),
+    );
     owned.push(work);
     const indices = work.ptr;
     const batchLosses = indices + Math.ceil(trainRows / 2) * 8;
     const epochLosses = batchLosses + batches * 8;
     const config = epochLosses + epochs * 8;
-    writeI32(indices, Int32Array.from({ length: trainRows }, (_, i) => i));
+    writeI32(
+      indices,
+      Int32Array.from({ length: trainRows }, (_, i) => i),
+    );
     // without a seed, the order comes from the default generator: different each call, reproducible under manualSeed()
     const generator = new Generator(options.seed ?? defaultGen().below(0xffffffff));
     owned.push({ free: () => generator.dispose() });
 
-    let currentEpoch = 1, firstBatch = 0; // where a failing run() was, for its message
+    let currentEpoch = 1,
+      firstBatch = 0; // where a failing run() was, for its message
     const release = net.holdForTraining('fit()');
     try {
       return await trainEpochs();
@@ -272,16 +317,33 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
       const session = networkSession(net, 'fit()', 'read');
       const plan = session.buffers(Math.min(batchSize, trainRows));
       writeStruct('EpochConfig', config, {
-        plan: plan.ptr, loss: data.lossConfig, optimizer: optimizer.readyBlock(), inputs: data.inputs, inputRowBytes: data.inputRowBytes,
-        targets: data.targets, targetRowBytes: data.targetRowBytes, indices: indices + first * 4, count, batchSize,
-        targetBuffer: plan.target, batchLosses: perBatch ? batchLosses : 0, epochs: epochCount,
-        shuffleRng: shuffleInside ? generator.statePtr : 0, epochLosses,
+        plan: plan.ptr,
+        loss: data.lossConfig,
+        optimizer: optimizer.readyBlock(),
+        inputs: data.inputs,
+        inputRowBytes: data.inputRowBytes,
+        targets: data.targets,
+        targetRowBytes: data.targetRowBytes,
+        indices: indices + first * 4,
+        count,
+        batchSize,
+        targetBuffer: plan.target,
+        batchLosses: perBatch ? batchLosses : 0,
+        epochs: epochCount,
+        shuffleRng: shuffleInside ? generator.statePtr : 0,
+        epochLosses,
       });
       const status = getCore().networkTrainEpochs(config);
       session.hold(0);
       if (status !== 0) {
         const result = readResult();
-        throwForStatus(status, loss, data.kernel, net.outFeatures, ` in epoch ${currentEpoch + result.epoch}, batch ${firstBatch + result.batch + 1}`);
+        throwForStatus(
+          status,
+          loss,
+          data.kernel,
+          net.outFeatures,
+          ` in epoch ${currentEpoch + result.epoch}, batch ${firstBatch + result.batch + 1}`,
+        );
       }
     }
 
@@ -302,15 +364,22 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
         history.bestEpoch = losses.indexOf(Math.min(...losses)) + 1;
         return history;
       }
-      let best = Infinity, wait = 0;
+      let best = Infinity,
+        wait = 0;
       let bestWeights: Float32Array[] | null = null;
       let lastYield = performance.now();
       for (let epoch = 1; epoch <= epochs; epoch++) {
-        if (signal?.aborted) { history.stopReason = 'aborted'; break; }
+        if (signal?.aborted) {
+          history.stopReason = 'aborted';
+          break;
+        }
         const started = performance.now();
         currentEpoch = epoch;
         const epochLoss = options.onBatchEnd ? runBatches(epoch) : runEpoch();
-        if (epochLoss === null) { history.stopReason = 'aborted'; break; }
+        if (epochLoss === null) {
+          history.stopReason = 'aborted';
+          break;
+        }
         const info: EpochInfo = { epoch, loss: epochLoss, seconds: 0 };
         if (valData) {
           const v = evaluateRows(net, loss, valData, valStart, valRows, Math.max(batchSize, 256), 'fit()');
@@ -332,7 +401,10 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
           wait++;
         }
         await options.onEpochEnd?.(info);
-        if (early && wait >= early.patience) { history.stopReason = 'earlyStopping'; break; }
+        if (early && wait >= early.patience) {
+          history.stopReason = 'earlyStopping';
+          break;
+        }
         if (epoch < epochs && performance.now() - lastYield >= YIELD_EVERY_MS) {
           await yieldToEventLoop();
           lastYield = performance.now();
@@ -353,9 +425,11 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
      *  stopped it between batches. */
     function runBatches(epoch: number): number | null {
       if (shuffle) generator.shuffleI32(indices, trainRows);
-      let sum = 0, count = 0;
+      let sum = 0,
+        count = 0;
       for (let b = 0; b < batches; b++) {
-        const first = b * batchSize, size = Math.min(batchSize, trainRows - first);
+        const first = b * batchSize,
+          size = Math.min(batchSize, trainRows - first);
         firstBatch = b;
         run(first, size, 1, false, true);
         const result = readResult();

@@ -51,10 +51,18 @@ function writeFields(layout: Layout, ptr: Ptr, values: Record<string, unknown>):
 
 function writeNumber(memory: DataView, at: number, type: string, value: number): void {
   switch (type) {
-    case 'i32': memory.setInt32(at, value, true); break;
-    case 'u32': case 'ptr': memory.setUint32(at, value, true); break;
-    case 'f32': memory.setFloat32(at, value, true); break;
-    default: memory.setFloat64(at, value, true);
+    case 'i32':
+      memory.setInt32(at, value, true);
+      break;
+    case 'u32':
+    case 'ptr':
+      memory.setUint32(at, value, true);
+      break;
+    case 'f32':
+      memory.setFloat32(at, value, true);
+      break;
+    default:
+      memory.setFloat64(at, value, true);
   }
 }
 
@@ -62,10 +70,14 @@ function readField(layout: Layout, ptr: Ptr, name: string): number {
   const field = layout.fields[name];
   const memory = view();
   switch (field.type) {
-    case 'i32': return memory.getInt32(ptr + field.offset, true);
-    case 'f32': return memory.getFloat32(ptr + field.offset, true);
-    case 'f64': return memory.getFloat64(ptr + field.offset, true);
-    default: return memory.getUint32(ptr + field.offset, true);
+    case 'i32':
+      return memory.getInt32(ptr + field.offset, true);
+    case 'f32':
+      return memory.getFloat32(ptr + field.offset, true);
+    case 'f64':
+      return memory.getFloat64(ptr + field.offset, true);
+    default:
+      return memory.getUint32(ptr + field.offset, true);
   }
 }
 
@@ -80,12 +92,21 @@ export function writeStruct<S extends StructName>(name: S, ptr: Ptr, values: Fie
 }
 
 /** Changes one field of a struct at `ptr`. */
-export function setStructField<S extends StructName>(name: S, ptr: Ptr, field: keyof (typeof structs)[S]['fields'] & string, value: number): void {
+export function setStructField<S extends StructName>(
+  name: S,
+  ptr: Ptr,
+  field: keyof (typeof structs)[S]['fields'] & string,
+  value: number,
+): void {
   const layout: Layout = structs[name];
   writeNumber(view(), ptr + layout.fields[field].offset, layout.fields[field].type, value);
 }
 
-export function readStructField<S extends StructName>(name: S, ptr: Ptr, field: keyof (typeof structs)[S]['fields'] & string): number {
+export function readStructField<S extends StructName>(
+  name: S,
+  ptr: Ptr,
+  field: keyof (typeof structs)[S]['fields'] & string,
+): number {
   return readField(structs[name], ptr, field);
 }
 
@@ -165,7 +186,10 @@ export function lossHasAccuracy(kernel: LossKernel): boolean {
 }
 
 export function writeLossConfig(
-  ptr: Ptr, kernel: LossKernel, reduction: Code<'Reduction'>, params: Record<string, unknown>,
+  ptr: Ptr,
+  kernel: LossKernel,
+  reduction: Code<'Reduction'>,
+  params: Record<string, unknown>,
 ): void {
   writeFields(structs.LossConfig, ptr, { kernel: lossKernels[kernel].id, reduction });
   const block = (lossKernels[kernel] as { params?: ParamBlockName }).params;
@@ -188,7 +212,10 @@ export function optimizerRowBytes(): number {
 }
 
 export function writeOptimizerHeader(
-  ptr: Ptr, kernel: OptimizerKernel, values: { count: number; lr: number; clipGradNorm: number }, params: Record<string, unknown>,
+  ptr: Ptr,
+  kernel: OptimizerKernel,
+  values: { count: number; lr: number; clipGradNorm: number },
+  params: Record<string, unknown>,
 ): void {
   writeFields(structs.OptimizerHeader, ptr, { ...values, kernel: optimizerKernels[kernel].id, step: 0 });
   writeFields(paramBlocks[optimizerKernels[kernel].params], ptr + paramsOffset('OptimizerHeader'), params);
@@ -215,8 +242,14 @@ export function readResult(): CallResult {
   const ptr = getCore().resultPtr();
   const read = (field: keyof CallResult) => readField(structs.Result, ptr, field);
   return {
-    loss: read('loss'), lossSum: read('lossSum'), lossCount: read('lossCount'), correct: read('correct'),
-    judged: read('judged'), where: read('where'), batch: read('batch'), epoch: read('epoch'),
+    loss: read('loss'),
+    lossSum: read('lossSum'),
+    lossCount: read('lossCount'),
+    correct: read('correct'),
+    judged: read('judged'),
+    where: read('where'),
+    batch: read('batch'),
+    epoch: read('epoch'),
   };
 }
 

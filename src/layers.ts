@@ -25,7 +25,10 @@ export interface LayerKind<L extends Layer = Layer, O extends object = object> {
 /** A live Float32Array over WASM memory, re-created when the memory has grown. */
 class LiveView {
   private view: Float32Array | null = null;
-  constructor(private readonly ptr: Ptr, private readonly length: number) {}
+  constructor(
+    private readonly ptr: Ptr,
+    private readonly length: number,
+  ) {}
   get(): Float32Array {
     const buffer = getCore().memory.buffer;
     if (this.view === null || this.view.buffer !== buffer) this.view = new Float32Array(buffer, this.ptr, this.length);
@@ -116,7 +119,14 @@ export abstract class Layer {
  *  ~ U(−1/√in, 1/√in). The others set the weight as named and the bias to zero. Kaiming uses the ReLU
  *  gain √2 and fan-in; Xavier uses fan-in + fan-out. */
 export type InitScheme = 'default' | 'kaimingUniform' | 'kaimingNormal' | 'xavierUniform' | 'xavierNormal' | 'zeros';
-const INIT_SCHEMES: readonly InitScheme[] = ['default', 'kaimingUniform', 'kaimingNormal', 'xavierUniform', 'xavierNormal', 'zeros'];
+const INIT_SCHEMES: readonly InitScheme[] = [
+  'default',
+  'kaimingUniform',
+  'kaimingNormal',
+  'xavierUniform',
+  'xavierNormal',
+  'zeros',
+];
 
 export interface LinearOptions {
   /** Learn an additive bias (default true, as torch.nn.Linear). */
@@ -179,7 +189,9 @@ export class Linear extends Layer {
     const base = this.block.ptr;
     this.params = [new Parameter('weight', [outFeatures, inFeatures], this, base, base + paramFloats * 4)];
     if (this.hasBias) {
-      this.params.push(new Parameter('bias', [outFeatures], this, base + weightFloats * 4, base + (paramFloats + weightFloats) * 4));
+      this.params.push(
+        new Parameter('bias', [outFeatures], this, base + weightFloats * 4, base + (paramFloats + weightFloats) * 4),
+      );
     }
     this.resetParameters(o.generator ?? defaultGen());
   }
@@ -188,16 +200,29 @@ export class Linear extends Layer {
   resetParameters(generator: Generator = defaultGen()): void {
     this.assertAlive();
     const [weight, bias] = this.params;
-    const fanIn = this.inFeatures, fanOut = this.outFeatures;
+    const fanIn = this.inFeatures,
+      fanOut = this.outFeatures;
     const uniform = (p: Parameter, bound: number) => generator.fillUniform(p.dataPtr, p.size, -bound, bound);
     const normal = (p: Parameter, std: number) => generator.fillNormal(p.dataPtr, p.size, 0, std);
     switch (this.init) {
-      case 'default': uniform(weight, 1 / Math.sqrt(fanIn)); break;
-      case 'kaimingUniform': uniform(weight, Math.sqrt(2) * Math.sqrt(3 / fanIn)); break;
-      case 'kaimingNormal': normal(weight, Math.sqrt(2) / Math.sqrt(fanIn)); break;
-      case 'xavierUniform': uniform(weight, Math.sqrt(6 / (fanIn + fanOut))); break;
-      case 'xavierNormal': normal(weight, Math.sqrt(2 / (fanIn + fanOut))); break;
-      case 'zeros': getCore().zeroF32(weight.dataPtr, weight.size); break;
+      case 'default':
+        uniform(weight, 1 / Math.sqrt(fanIn));
+        break;
+      case 'kaimingUniform':
+        uniform(weight, Math.sqrt(2) * Math.sqrt(3 / fanIn));
+        break;
+      case 'kaimingNormal':
+        normal(weight, Math.sqrt(2) / Math.sqrt(fanIn));
+        break;
+      case 'xavierUniform':
+        uniform(weight, Math.sqrt(6 / (fanIn + fanOut)));
+        break;
+      case 'xavierNormal':
+        normal(weight, Math.sqrt(2 / (fanIn + fanOut)));
+        break;
+      case 'zeros':
+        getCore().zeroF32(weight.dataPtr, weight.size);
+        break;
     }
     if (!bias) return;
     if (this.init === 'default') uniform(bias, 1 / Math.sqrt(fanIn));
@@ -268,4 +293,3 @@ function checkSize(value: unknown, name: string): void {
     );
   }
 }
-

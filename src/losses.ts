@@ -6,7 +6,13 @@ import { type Ptr, beginStaging, readF32, writeF32, writeI32, getCore } from './
 import { BackpropError, describeValue } from './errors.js';
 import { type FlatRows, type MatrixInput, stageFinite, toFlatRows } from './input.js';
 import {
-  type LossKernel, lossHasAccuracy, lossTarget, lossTargetRange, readResult, statusName, structBytes, writeLossConfig,
+  type LossKernel,
+  lossHasAccuracy,
+  lossTargetRange,
+  readResult,
+  statusName,
+  structBytes,
+  writeLossConfig,
 } from './kernel.js';
 import { type OptionSpecs, floatArray, number, oneOf, readOptions } from './options.js';
 import { lossRejects } from './status.js';
@@ -48,9 +54,18 @@ export interface PreparedTarget {
 
 type TargetInput = MatrixInput | Int32Array;
 
-function isIntegerTypedArray(value: unknown): value is Int32Array | Uint8Array | Int16Array | Uint16Array | Int8Array | Uint32Array {
-  return value instanceof Int32Array || value instanceof Uint8Array || value instanceof Int16Array ||
-    value instanceof Uint16Array || value instanceof Int8Array || value instanceof Uint32Array || value instanceof Uint8ClampedArray;
+function isIntegerTypedArray(
+  value: unknown,
+): value is Int32Array | Uint8Array | Int16Array | Uint16Array | Int8Array | Uint32Array {
+  return (
+    value instanceof Int32Array ||
+    value instanceof Uint8Array ||
+    value instanceof Int16Array ||
+    value instanceof Uint16Array ||
+    value instanceof Int8Array ||
+    value instanceof Uint32Array ||
+    value instanceof Uint8ClampedArray
+  );
 }
 
 const reduction = () => oneOf(['mean', 'sum'] as const, 'mean');
@@ -80,14 +95,19 @@ export abstract class Loss<O extends { reduction: Reduction } = { reduction: Red
   /** @internal Checks `target` (called `name` in messages) for `rows` predictions of `width` values. */
   prepareTarget(target: unknown, rows: number, width: number, name = 'target'): PreparedTarget {
     const { classes, values } = this.kind.kernels;
-    if (classes && (!values || looksLikeLabels(target, rows, width))) return this.prepareLabels(classes, target, rows, width, name);
+    if (classes && (!values || looksLikeLabels(target, rows, width)))
+      return this.prepareLabels(classes, target, rows, width, name);
     this.checkClassWeights(width);
     const floats = toFlatRows(target, name, width);
     if (floats.rows !== rows) {
-      const hint = classes && floats.values.length === rows
-        ? `; class labels must be integers (an Int32Array, or a number[] of integers), probabilities need ${rows * width} values`
-        : '';
-      throw new BackpropError('SHAPE_MISMATCH', `expected ${name} to have ${rows} rows of ${width} (one per prediction), got ${floats.rows}${hint}`);
+      const hint =
+        classes && floats.values.length === rows
+          ? `; class labels must be integers (an Int32Array, or a number[] of integers), probabilities need ${rows * width} values`
+          : '';
+      throw new BackpropError(
+        'SHAPE_MISMATCH',
+        `expected ${name} to have ${rows} rows of ${width} (one per prediction), got ${floats.rows}${hint}`,
+      );
     }
     return { kernel: values!, floats, indices: null, rowBytes: width * 4, name };
   }
@@ -95,11 +115,17 @@ export abstract class Loss<O extends { reduction: Reduction } = { reduction: Red
   private prepareLabels(kernel: LossKernel, target: unknown, rows: number, width: number, name: string): PreparedTarget {
     this.checkClassWeights(width);
     if (!isIntegerTypedArray(target) && !Array.isArray(target) && !ArrayBuffer.isView(target)) {
-      throw new BackpropError('BAD_TYPE', `expected ${name} to hold ${rows} class indices (an Int32Array or number[]), got ${describeValue(target)}`);
+      throw new BackpropError(
+        'BAD_TYPE',
+        `expected ${name} to hold ${rows} class indices (an Int32Array or number[]), got ${describeValue(target)}`,
+      );
     }
     const labels = target as ArrayLike<unknown>;
     if (labels.length !== rows) {
-      throw new BackpropError('SHAPE_MISMATCH', `expected ${name} to hold ${rows} class indices (one per row), got ${labels.length}`);
+      throw new BackpropError(
+        'SHAPE_MISMATCH',
+        `expected ${name} to hold ${rows} class indices (one per row), got ${labels.length}`,
+      );
     }
     const ignore = (this.options as { ignoreIndex?: number }).ignoreIndex;
     const indices = new Int32Array(rows);
@@ -163,7 +189,9 @@ export abstract class Loss<O extends { reduction: Reduction } = { reduction: Red
     const prepared = this.prepareTarget(target, predRows.rows, rowWidth);
     const n = predRows.values.length;
     const staging = beginStaging();
-    const predPtr = staging.floats(n, 'pred'), targetPtr = staging.floats(n, 'target'), gradPtr = staging.floats(n, 'the gradient');
+    const predPtr = staging.floats(n, 'pred'),
+      targetPtr = staging.floats(n, 'target'),
+      gradPtr = staging.floats(n, 'the gradient');
     stageFinite(predRows, predPtr, 'pred', rowWidth);
     this.stageTarget(prepared, targetPtr, rowWidth);
     const config = this.stageConfig(prepared.kernel, (bytes) => staging.alloc(bytes));
@@ -210,17 +238,28 @@ export abstract class Loss<O extends { reduction: Reduction } = { reduction: Red
 
 /** Whether a target for a loss that takes class indices or probabilities is given as indices. */
 function looksLikeLabels(target: unknown, rows: number, width: number): boolean {
-  return isIntegerTypedArray(target) ||
-    (Array.isArray(target) && target.length === rows && !Array.isArray(target[0]) && (width > 1 || rows === 1));
+  return (
+    isIntegerTypedArray(target) ||
+    (Array.isArray(target) && target.length === rows && !Array.isArray(target[0]) && (width > 1 || rows === 1))
+  );
 }
 
 function checkRange(
-  loss: string, ptr: Ptr, n: number, name: string, [low, high]: readonly [number, number], valueAt: (i: number) => unknown, width: number,
+  loss: string,
+  ptr: Ptr,
+  n: number,
+  name: string,
+  [low, high]: readonly [number, number],
+  valueAt: (i: number) => unknown,
+  width: number,
 ): void {
   const bad = getCore().firstOutsideF32(ptr, n, low, high);
   if (bad < 0) return;
   const where = width === 1 ? `${name}[${bad}]` : `${name}[${Math.floor(bad / width)}][${bad % width}]`;
-  throw new BackpropError('OUT_OF_RANGE', `${loss} expects ${name} values in [${low}, ${high}], got ${describeValue(valueAt(bad))} at ${where}`);
+  throw new BackpropError(
+    'OUT_OF_RANGE',
+    `${loss} expects ${name} values in [${low}, ${high}], got ${describeValue(valueAt(bad))} at ${where}`,
+  );
 }
 
 /** A loss kind whose kernel parameters are its options. */
@@ -233,7 +272,10 @@ type ReductionOnly = { reduction: Reduction };
 /** Mean squared error, as torch.nn.MSELoss: mean((pred − target)²) over all elements. */
 export class MSELoss extends Loss<ReductionOnly> {
   static readonly kind = lossKind<ReductionOnly>({
-    type: 'MSELoss', options: { reduction: reduction() }, kernels: { values: 'MSE' }, create: (o) => new MSELoss(o),
+    type: 'MSELoss',
+    options: { reduction: reduction() },
+    kernels: { values: 'MSE' },
+    create: (o) => new MSELoss(o),
   });
   constructor(options: LossOptions = {}) {
     super(MSELoss.kind, options);
@@ -243,7 +285,10 @@ export class MSELoss extends Loss<ReductionOnly> {
 /** Mean absolute error, as torch.nn.L1Loss (gradient 0 where pred = target). */
 export class L1Loss extends Loss<ReductionOnly> {
   static readonly kind = lossKind<ReductionOnly>({
-    type: 'L1Loss', options: { reduction: reduction() }, kernels: { values: 'L1' }, create: (o) => new L1Loss(o),
+    type: 'L1Loss',
+    options: { reduction: reduction() },
+    kernels: { values: 'L1' },
+    create: (o) => new L1Loss(o),
   });
   constructor(options: LossOptions = {}) {
     super(L1Loss.kind, options);
@@ -258,7 +303,9 @@ export interface SmoothL1Options extends LossOptions {
 /** |d| < β ? d²/(2β) : |d| − β/2, as torch.nn.SmoothL1Loss. */
 export class SmoothL1Loss extends Loss<Required<SmoothL1Options>> {
   static readonly kind = lossKind<Required<SmoothL1Options>>({
-    type: 'SmoothL1Loss', options: { reduction: reduction(), beta: number(1, { min: 0 }) }, kernels: { values: 'SmoothL1' },
+    type: 'SmoothL1Loss',
+    options: { reduction: reduction(), beta: number(1, { min: 0 }) },
+    kernels: { values: 'SmoothL1' },
     create: (o) => new SmoothL1Loss(o),
   });
   constructor(options: SmoothL1Options = {}) {
@@ -274,7 +321,9 @@ export interface HuberOptions extends LossOptions {
 /** |d| < δ ? d²/2 : δ·(|d| − δ/2), as torch.nn.HuberLoss. */
 export class HuberLoss extends Loss<Required<HuberOptions>> {
   static readonly kind = lossKind<Required<HuberOptions>>({
-    type: 'HuberLoss', options: { reduction: reduction(), delta: number(1, { above: 0 }) }, kernels: { values: 'Huber' },
+    type: 'HuberLoss',
+    options: { reduction: reduction(), delta: number(1, { above: 0 }) },
+    kernels: { values: 'Huber' },
     create: (o) => new HuberLoss(o),
   });
   constructor(options: HuberOptions = {}) {
@@ -295,7 +344,12 @@ export interface CrossEntropyOptions extends ClassWeightOptions {
   labelSmoothing?: number;
 }
 
-type ResolvedCrossEntropy = { reduction: Reduction; weight: Float32Array | undefined; ignoreIndex: number; labelSmoothing: number };
+type ResolvedCrossEntropy = {
+  reduction: Reduction;
+  weight: Float32Array | undefined;
+  ignoreIndex: number;
+  labelSmoothing: number;
+};
 
 const classWeightOptions = {
   reduction: reduction(),
@@ -326,7 +380,10 @@ type ResolvedNLL = { reduction: Reduction; weight: Float32Array | undefined; ign
  *  torch.nn.NLLLoss: −w_y·x_y per row. */
 export class NLLLoss extends Loss<ResolvedNLL> {
   static readonly kind = lossKind<ResolvedNLL>({
-    type: 'NLLLoss', options: classWeightOptions, kernels: { classes: 'NLL' }, create: (o) => new NLLLoss(o),
+    type: 'NLLLoss',
+    options: classWeightOptions,
+    kernels: { classes: 'NLL' },
+    create: (o) => new NLLLoss(o),
     params: (o) => ({ ignoreIndex: o.ignoreIndex, labelSmoothing: 0 }),
   });
   constructor(options: ClassWeightOptions = {}) {
@@ -337,7 +394,10 @@ export class NLLLoss extends Loss<ResolvedNLL> {
 /** Binary cross-entropy on probabilities in [0, 1], as torch.nn.BCELoss (logs clamped at −100). */
 export class BCELoss extends Loss<ReductionOnly> {
   static readonly kind = lossKind<ReductionOnly>({
-    type: 'BCELoss', options: { reduction: reduction() }, kernels: { values: 'BCE' }, create: (o) => new BCELoss(o),
+    type: 'BCELoss',
+    options: { reduction: reduction() },
+    kernels: { values: 'BCE' },
+    create: (o) => new BCELoss(o),
     predictionHint: 'end the network with Sigmoid, or use BCEWithLogitsLoss on raw outputs',
   });
   constructor(options: LossOptions = {}) {
@@ -348,7 +408,9 @@ export class BCELoss extends Loss<ReductionOnly> {
 /** Sigmoid and binary cross-entropy in one stable step, as torch.nn.BCEWithLogitsLoss. */
 export class BCEWithLogitsLoss extends Loss<ReductionOnly> {
   static readonly kind = lossKind<ReductionOnly>({
-    type: 'BCEWithLogitsLoss', options: { reduction: reduction() }, kernels: { values: 'BCEWithLogits' },
+    type: 'BCEWithLogitsLoss',
+    options: { reduction: reduction() },
+    kernels: { values: 'BCEWithLogits' },
     create: (o) => new BCEWithLogitsLoss(o),
   });
   constructor(options: LossOptions = {}) {

@@ -79,7 +79,9 @@ export class Network {
         if (plan.ensureCapacity(rows)) this.heldBatch = 0;
         return plan;
       },
-      hold: (rows) => { this.heldBatch = rows; },
+      hold: (rows) => {
+        this.heldBatch = rows;
+      },
     });
   }
 
@@ -91,7 +93,10 @@ export class Network {
     const seen = new Set<Layer>();
     layers.forEach((layer, k) => {
       if (!(layer instanceof Layer)) {
-        throw new BackpropError('BAD_TYPE', `expected layers[${k}] to be a Layer (new Linear(…), new ReLU(), …), got ${describeValue(layer)}`);
+        throw new BackpropError(
+          'BAD_TYPE',
+          `expected layers[${k}] to be a Layer (new Linear(…), new ReLU(), …), got ${describeValue(layer)}`,
+        );
       }
       layer.assertAlive();
       if (layer instanceof Linear && (layer.owner !== null || seen.has(layer))) {
@@ -108,7 +113,8 @@ export class Network {
         throw new BackpropError(
           'SHAPE_MISMATCH',
           `layers[${k}] (${layer}) expects ${needs} inputs, but ` +
-            (k === 0 ? 'the network input' : `layers[${k - 1}] (${layers[k - 1]})`) + ` gives ${widths[k]}`,
+            (k === 0 ? 'the network input' : `layers[${k - 1}] (${layers[k - 1]})`) +
+            ` gives ${widths[k]}`,
         );
       }
       widths.push(layer.outputWidth(widths[k]));
@@ -143,7 +149,10 @@ export class Network {
   /** Stages x (and a target for `loss`) in scratch memory, checked, before anything of the network is
    *  touched. */
   private stageBatch(
-    staging: StagingArea, x: MatrixInput, target?: unknown, loss?: Loss,
+    staging: StagingArea,
+    x: MatrixInput,
+    target?: unknown,
+    loss?: Loss,
   ): { batch: number; xPtr: Ptr; targetPtr: Ptr; prepared: PreparedTarget | null } {
     const xRows = toFlatRows(x, 'x', this.inFeatures);
     const prepared = loss ? loss.prepareTarget(target, xRows.rows, this.outFeatures) : null;
@@ -182,7 +191,8 @@ export class Network {
     }
     const ptr = beginStaging().floats(rows.values.length, 'gradOutput');
     stageFinite(rows, ptr, 'gradOutput', this.outFeatures);
-    const plan = session.plan, core = getCore();
+    const plan = session.plan,
+      core = getCore();
     core.copyF32(plan.grad(this.layers.length), ptr, rows.values.length);
     core.networkBackward(plan.ptr, this.heldBatch, 1);
     return readF32(plan.grad(0), this.heldBatch * this.inFeatures);
@@ -206,7 +216,13 @@ export class Network {
     const step = staging.alloc(structBytes('StepConfig'));
     const plan = session.buffers(batch);
     writeStruct('StepConfig', step, {
-      plan: plan.ptr, loss: lossConfig, optimizer: optimizerPtr, target: targetPtr, batch, update: true, inputGrad: false,
+      plan: plan.ptr,
+      loss: lossConfig,
+      optimizer: optimizerPtr,
+      target: targetPtr,
+      batch,
+      update: true,
+      inputGrad: false,
     });
     const core = getCore();
     core.copyF32(plan.input, xPtr, batch * this.inFeatures);
@@ -308,7 +324,8 @@ export class Network {
   /** Frees the network's WASM memory and that of its layers. */
   dispose(): void {
     if (!this.plan) return;
-    if (this.busy !== null) throw new BackpropError('BAD_STATE', `dispose() cannot run while ${this.busy} is training this network`);
+    if (this.busy !== null)
+      throw new BackpropError('BAD_STATE', `dispose() cannot run while ${this.busy} is training this network`);
     this.plan.dispose();
     this.plan = null;
     sessions.delete(this);

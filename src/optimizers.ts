@@ -6,8 +6,14 @@
 import { type Ptr, WasmBlock, alignFloats, checkedBytes, getCore } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import {
-  type OptimizerKernel, optimizerRowBytes, optimizerStateSlots, optimizerTableOffset, readStructField, setStructField,
-  writeOptimizerHeader, writeStruct,
+  type OptimizerKernel,
+  optimizerRowBytes,
+  optimizerStateSlots,
+  optimizerTableOffset,
+  readStructField,
+  setStructField,
+  writeOptimizerHeader,
+  writeStruct,
 } from './kernel.js';
 import { Parameter } from './layers.js';
 import { type OptionSpecs, boolean, number, optionalNumber, pair, readOptions } from './options.js';
@@ -43,12 +49,18 @@ const clipOption = () => optionalNumber({ above: 0 });
 
 function checkParams(params: unknown): Parameter[] {
   if (!Array.isArray(params) || params.length === 0) {
-    throw new BackpropError('BAD_TYPE', `expected a non-empty array of parameters (net.parameters()), got ${describeValue(params)}`);
+    throw new BackpropError(
+      'BAD_TYPE',
+      `expected a non-empty array of parameters (net.parameters()), got ${describeValue(params)}`,
+    );
   }
   const seen = new Set<number>();
   params.forEach((p, i) => {
     if (!(p instanceof Parameter)) {
-      throw new BackpropError('BAD_TYPE', `expected params[${i}] to be a Parameter from net.parameters(), got ${describeValue(p)}`);
+      throw new BackpropError(
+        'BAD_TYPE',
+        `expected params[${i}] to be a Parameter from net.parameters(), got ${describeValue(p)}`,
+      );
     }
     p.owner.assertAlive();
     if (seen.has(p.dataPtr)) throw new BackpropError('BAD_OPTION', `params[${i}] (${p.name}) appears more than once`);
@@ -78,7 +90,7 @@ export abstract class Optimizer<O extends Resolved = Resolved> {
     const allSlots = optimizerStateSlots(kind.kernel);
     this.slots = this.stateNames.map((name) => allSlots.indexOf(name));
     const slotCount = Math.max(0, ...this.slots.map((s) => s + 1));
-    const tableBytes = alignFloats(this.params.length * optimizerRowBytes() / 4) * 4;
+    const tableBytes = alignFloats((this.params.length * optimizerRowBytes()) / 4) * 4;
     const stateFloats = this.params.reduce((sum, p) => sum + alignFloats(p.size) * slotCount, 0);
     const bytes = optimizerTableOffset() + tableBytes + checkedBytes(`${kind.type}'s state`, stateFloats);
     this.block = new WasmBlock(checkedBytes(`${kind.type}'s state`, bytes, 1), this);
@@ -88,7 +100,9 @@ export abstract class Optimizer<O extends Resolved = Resolved> {
   private writeBlock(tableBytes: number, slotCount: number, options: O): void {
     const base = this.block!.ptr;
     writeOptimizerHeader(
-      base, this.kind.kernel, { count: this.params.length, lr: options.lr, clipGradNorm: options.clipGradNorm ?? 0 },
+      base,
+      this.kind.kernel,
+      { count: this.params.length, lr: options.lr, clipGradNorm: options.clipGradNorm ?? 0 },
       this.kind.params?.(options) ?? options,
     );
     let state = base + optimizerTableOffset() + tableBytes;
@@ -220,8 +234,12 @@ export class SGD extends Optimizer<ResolvedSGD> {
     type: 'SGD',
     kernel: 'SGD',
     options: {
-      lr: lrOption(1e-3), momentum: number(0, { min: 0 }), dampening: number(0, { min: 0, max: 1 }), nesterov: boolean(false),
-      weightDecay: number(0, { min: 0 }), clipGradNorm: clipOption(),
+      lr: lrOption(1e-3),
+      momentum: number(0, { min: 0 }),
+      dampening: number(0, { min: 0, max: 1 }),
+      nesterov: boolean(false),
+      weightDecay: number(0, { min: 0 }),
+      clipGradNorm: clipOption(),
     },
     validate(o) {
       if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
@@ -237,10 +255,18 @@ export class SGD extends Optimizer<ResolvedSGD> {
   constructor(params: Parameter[], options: SGDOptions = {}) {
     super(SGD.kind, params, options);
   }
-  get momentum(): number { return this.options.momentum; }
-  get dampening(): number { return this.options.dampening; }
-  get nesterov(): boolean { return this.options.nesterov; }
-  get weightDecay(): number { return this.options.weightDecay; }
+  get momentum(): number {
+    return this.options.momentum;
+  }
+  get dampening(): number {
+    return this.options.dampening;
+  }
+  get nesterov(): boolean {
+    return this.options.nesterov;
+  }
+  get weightDecay(): number {
+    return this.options.weightDecay;
+  }
 }
 
 export interface AdamOptions extends BaseOptimizerOptions {
@@ -255,15 +281,30 @@ export interface AdamOptions extends BaseOptimizerOptions {
 }
 type ResolvedAdam = Resolved & { betas: readonly [number, number]; eps: number; weightDecay: number; amsgrad: boolean };
 
-function adamKind(type: 'Adam' | 'AdamW', defaultDecay: number, create: (params: Parameter[], o: ResolvedAdam) => Optimizer<ResolvedAdam>) {
+function adamKind(
+  type: 'Adam' | 'AdamW',
+  defaultDecay: number,
+  create: (params: Parameter[], o: ResolvedAdam) => Optimizer<ResolvedAdam>,
+) {
   return optimizerKind<ResolvedAdam>({
     type,
     kernel: 'Adam',
     options: {
-      lr: lrOption(1e-3), betas: pair([0.9, 0.999], { min: 0, below: 1 }), eps: number(1e-8, { above: 0 }),
-      weightDecay: number(defaultDecay, { min: 0 }), amsgrad: boolean(false), clipGradNorm: clipOption(),
+      lr: lrOption(1e-3),
+      betas: pair([0.9, 0.999], { min: 0, below: 1 }),
+      eps: number(1e-8, { above: 0 }),
+      weightDecay: number(defaultDecay, { min: 0 }),
+      amsgrad: boolean(false),
+      clipGradNorm: clipOption(),
     },
-    params: (o) => ({ beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay, amsgrad: o.amsgrad, decoupled: type === 'AdamW' }),
+    params: (o) => ({
+      beta1: o.betas[0],
+      beta2: o.betas[1],
+      eps: o.eps,
+      weightDecay: o.weightDecay,
+      amsgrad: o.amsgrad,
+      decoupled: type === 'AdamW',
+    }),
     state: (o) => (o.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq']),
     create,
   });
@@ -275,9 +316,15 @@ export class Adam extends Optimizer<ResolvedAdam> {
   constructor(params: Parameter[], options: AdamOptions = {}) {
     super(Adam.kind, params, options);
   }
-  get betas(): readonly [number, number] { return this.options.betas; }
-  get eps(): number { return this.options.eps; }
-  get weightDecay(): number { return this.options.weightDecay; }
+  get betas(): readonly [number, number] {
+    return this.options.betas;
+  }
+  get eps(): number {
+    return this.options.eps;
+  }
+  get weightDecay(): number {
+    return this.options.weightDecay;
+  }
 }
 
 /** AdamW (torch.optim.AdamW): Adam with decoupled weight decay p ← p·(1 − lr·weightDecay), default 0.01. */
@@ -286,9 +333,15 @@ export class AdamW extends Optimizer<ResolvedAdam> {
   constructor(params: Parameter[], options: AdamOptions = {}) {
     super(AdamW.kind, params, options);
   }
-  get betas(): readonly [number, number] { return this.options.betas; }
-  get eps(): number { return this.options.eps; }
-  get weightDecay(): number { return this.options.weightDecay; }
+  get betas(): readonly [number, number] {
+    return this.options.betas;
+  }
+  get eps(): number {
+    return this.options.eps;
+  }
+  get weightDecay(): number {
+    return this.options.weightDecay;
+  }
 }
 
 export interface RMSpropOptions extends BaseOptimizerOptions {
@@ -311,8 +364,13 @@ export class RMSprop extends Optimizer<ResolvedRMSprop> {
     type: 'RMSprop',
     kernel: 'RMSprop',
     options: {
-      lr: lrOption(1e-2), alpha: number(0.99, { min: 0, max: 1 }), eps: number(1e-8, { min: 0 }), weightDecay: number(0, { min: 0 }),
-      momentum: number(0, { min: 0 }), centered: boolean(false), clipGradNorm: clipOption(),
+      lr: lrOption(1e-2),
+      alpha: number(0.99, { min: 0, max: 1 }),
+      eps: number(1e-8, { min: 0 }),
+      weightDecay: number(0, { min: 0 }),
+      momentum: number(0, { min: 0 }),
+      centered: boolean(false),
+      clipGradNorm: clipOption(),
     },
     state: (o) => ['square_avg', ...(o.momentum > 0 ? ['momentum_buffer'] : []), ...(o.centered ? ['grad_avg'] : [])],
     create: (params, o) => new RMSprop(params, o),
@@ -340,8 +398,12 @@ export class Adagrad extends Optimizer<ResolvedAdagrad> {
     type: 'Adagrad',
     kernel: 'Adagrad',
     options: {
-      lr: lrOption(1e-2), lrDecay: number(0, { min: 0 }), weightDecay: number(0, { min: 0 }),
-      initialAccumulatorValue: number(0, { min: 0 }), eps: number(1e-10, { min: 0 }), clipGradNorm: clipOption(),
+      lr: lrOption(1e-2),
+      lrDecay: number(0, { min: 0 }),
+      weightDecay: number(0, { min: 0 }),
+      initialAccumulatorValue: number(0, { min: 0 }),
+      eps: number(1e-10, { min: 0 }),
+      clipGradNorm: clipOption(),
     },
     state: () => ['sum'],
     initialState: (o) => ({ sum: o.initialAccumulatorValue }),

@@ -80,10 +80,15 @@ function ruleText(rule: NumberRule): string {
 function checkNumber(value: unknown, name: string, rule: NumberRule): number {
   const kind = rule.integer ? 'an integer' : 'a finite number';
   const text = `${kind}${ruleText(rule) ? ` ${ruleText(rule)}` : ''}`;
-  if (typeof value !== 'number' || !Number.isFinite(value) || (rule.integer && !Number.isInteger(value))) refuse(name, text, value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || (rule.integer && !Number.isInteger(value)))
+    refuse(name, text, value);
   const v = value as number;
-  if ((rule.min !== undefined && v < rule.min) || (rule.max !== undefined && v > rule.max) ||
-    (rule.above !== undefined && v <= rule.above) || (rule.below !== undefined && v >= rule.below)) {
+  if (
+    (rule.min !== undefined && v < rule.min) ||
+    (rule.max !== undefined && v > rule.max) ||
+    (rule.above !== undefined && v <= rule.above) ||
+    (rule.below !== undefined && v >= rule.below)
+  ) {
     refuse(name, text, value);
   }
   return v;
@@ -141,7 +146,10 @@ export function floatArray(): OptionSpec<Float32Array | undefined> {
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
         if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) {
-          throw new BackpropError('NON_FINITE', `expected ${name} to hold finite float32 numbers, got ${describeValue(v)} at ${name}[${i}]`);
+          throw new BackpropError(
+            'NON_FINITE',
+            `expected ${name} to hold finite float32 numbers, got ${describeValue(v)} at ${name}[${i}]`,
+          );
         }
         out[i] = v;
       }

@@ -15,7 +15,11 @@ export class Plan {
   private training = false;
 
   /** `widths[k]`: the width of layer k's input; widths[layers.length]: the network's output. */
-  constructor(private readonly layers: readonly Layer[], private readonly widths: readonly number[], owner: object) {
+  constructor(
+    private readonly layers: readonly Layer[],
+    private readonly widths: readonly number[],
+    owner: object,
+  ) {
     const paramBytes = layers.reduce((sum, layer) => sum + alignFloats(layerParamBytes(layer.planEntry().kernel) / 4) * 4, 0);
     this.block = new WasmBlock(structBytes('PlanHeader') + layers.length * structBytes('PlanRow') + paramBytes, owner);
     this.write();
@@ -37,11 +41,21 @@ export class Plan {
       const entry = layer.planEntry();
       const paramBytes = layerParamBytes(entry.kernel);
       writeLayerParams(entry.kernel, params, entry.params ?? {});
-      const buffers = this.buffers === null ? {} : {
-        input: this.act(k), output: this.act(k + 1), gradInput: this.grad(k), gradOutput: this.grad(k + 1),
-      };
+      const buffers =
+        this.buffers === null
+          ? {}
+          : {
+              input: this.act(k),
+              output: this.act(k + 1),
+              gradInput: this.grad(k),
+              gradOutput: this.grad(k + 1),
+            };
       writePlanRow(this.rowPtr(k), {
-        ...entry, ...buffers, inFeatures: this.widths[k], outFeatures: this.widths[k + 1], params: paramBytes ? params : 0,
+        ...entry,
+        ...buffers,
+        inFeatures: this.widths[k],
+        outFeatures: this.widths[k + 1],
+        params: paramBytes ? params : 0,
       });
       params += alignFloats(paramBytes / 4) * 4;
     });
@@ -52,12 +66,14 @@ export class Plan {
   ensureCapacity(rows: number): boolean {
     if (rows <= this.capacity) return false;
     let total = 0;
-    const place = (what: string) => this.widths.map((w) => {
-      const at = total;
-      total += alignFloats(checkedBytes(`the ${what} of ${rows} rows of ${w}`, rows * w) / 4);
-      return at;
-    });
-    const acts = place('activations'), grads = place('gradients');
+    const place = (what: string) =>
+      this.widths.map((w) => {
+        const at = total;
+        total += alignFloats(checkedBytes(`the ${what} of ${rows} rows of ${w}`, rows * w) / 4);
+        return at;
+      });
+    const acts = place('activations'),
+      grads = place('gradients');
     const target = total;
     total += alignFloats(rows * Math.max(1, this.widths[this.widths.length - 1]));
     const grown = new WasmBlock(checkedBytes(`the batch buffers for ${rows} rows`, total), this);

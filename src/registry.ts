@@ -2,24 +2,69 @@
 // worker protocol (its spec types are derived from these classes) and the test suites read them, so a new
 // kind is listed once, here.
 import {
-  ELU, GELU, Hardtanh, Identity, LeakyReLU, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softplus, Tanh,
+  ELU,
+  GELU,
+  Hardtanh,
+  Identity,
+  LeakyReLU,
+  LogSoftmax,
+  ReLU,
+  ReLU6,
+  SiLU,
+  Sigmoid,
+  Softmax,
+  Softplus,
+  Tanh,
 } from './activations.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type Layer, type LayerKind, Linear } from './layers.js';
 import {
-  BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, type Loss, type LossKind, MSELoss, NLLLoss, SmoothL1Loss,
+  BCELoss,
+  BCEWithLogitsLoss,
+  CrossEntropyLoss,
+  HuberLoss,
+  L1Loss,
+  type Loss,
+  type LossKind,
+  MSELoss,
+  NLLLoss,
+  SmoothL1Loss,
 } from './losses.js';
 import { Adagrad, Adam, AdamW, type Optimizer, type OptimizerKind, RMSprop, SGD } from './optimizers.js';
 import { type Parameter } from './layers.js';
 import { readOptions } from './options.js';
 
 export const LAYERS = {
-  Linear, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, GELU, SiLU, ELU, Softplus, Hardtanh, ReLU6,
+  Linear,
+  Identity,
+  ReLU,
+  LeakyReLU,
+  Sigmoid,
+  Tanh,
+  Softmax,
+  LogSoftmax,
+  GELU,
+  SiLU,
+  ELU,
+  Softplus,
+  Hardtanh,
+  ReLU6,
 } as const;
-export const LOSSES = { MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss } as const;
+export const LOSSES = {
+  MSELoss,
+  L1Loss,
+  SmoothL1Loss,
+  HuberLoss,
+  CrossEntropyLoss,
+  NLLLoss,
+  BCELoss,
+  BCEWithLogitsLoss,
+} as const;
 export const OPTIMIZERS = { SGD, Adam, AdamW, RMSprop, Adagrad } as const;
 
-type KindOptions<C> = C extends { kind: { options: infer S } } ? { [K in keyof S]?: S[K] extends { default: infer T } ? T : never } : never;
+type KindOptions<C> = C extends { kind: { options: infer S } }
+  ? { [K in keyof S]?: S[K] extends { default: infer T } ? T : never }
+  : never;
 type Spec<Registry> = { [K in keyof Registry]: { type: K } & KindOptions<Registry[K]> }[keyof Registry];
 
 /** A layer as plain data: { type: 'Linear', inFeatures, outFeatures, bias }, { type: 'ELU', alpha }, … */
@@ -43,10 +88,16 @@ function lookup<T>(registry: Record<string, T>, what: string, spec: unknown): [s
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the registries hold kinds of every option type */
-const layerKinds = LAYERS as unknown as Record<string, { kind: LayerKind<any, any> }>;
+type AnyLayerKind = LayerKind<any, any>;
+const layerKinds = LAYERS as unknown as Record<string, { kind: AnyLayerKind }>;
 const lossKinds = LOSSES as unknown as Record<string, { kind: LossKind<any> }>;
 const optimizerKinds = OPTIMIZERS as unknown as Record<string, { kind: OptimizerKind<any> }>;
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** The kind of a layer type, or null when the registry has none. */
+export function layerKind(type: unknown): AnyLayerKind | null {
+  return typeof type === 'string' && Object.hasOwn(layerKinds, type) ? layerKinds[type].kind : null;
+}
 
 /** A layer from its spec (options checked as the constructor checks them). */
 export function buildLayer(spec: unknown): Layer {

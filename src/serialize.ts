@@ -2,9 +2,8 @@
 // layer specs from the registry. Everything read is checked here before a single byte of a network is
 // written; src/checkpoint.ts builds networks and optimizers from what this returns.
 import { BackpropError, describeValue } from './errors.js';
-import { LAYERS, type LayerSpec } from './registry.js';
+import { LAYERS, type LayerSpec, layerKind } from './registry.js';
 import { readOptions } from './options.js';
-import { type LayerKind } from './layers.js';
 
 export type { LayerSpec };
 
@@ -22,20 +21,23 @@ function corrupt(message: string): BackpropError {
 
 /** Checks layer specs read from a file against the registry; returns them with their options resolved. */
 export function checkLayerSpecs(specs: unknown): LayerSpec[] {
-  if (!Array.isArray(specs) || specs.length === 0) throw corrupt(`expected a non-empty array of layers, got ${describeValue(specs)}`);
+  if (!Array.isArray(specs) || specs.length === 0)
+    throw corrupt(`expected a non-empty array of layers, got ${describeValue(specs)}`);
   return specs.map((spec, k) => {
     if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
       throw corrupt(`layers[${k}] is ${describeValue(spec)}, expected a layer object`);
     }
     const { type, ...options } = spec as Record<string, unknown>;
-    const entry = typeof type === 'string' && Object.hasOwn(LAYERS, type) ? (LAYERS as unknown as Record<string, { kind: LayerKind<any, any> }>)[type] : null; // eslint-disable-line @typescript-eslint/no-explicit-any
-    if (!entry) {
+    const kind = layerKind(type);
+    if (!kind) {
       const given = typeof type === 'string' ? JSON.stringify(type) : describeValue(type);
-      throw corrupt(`layers[${k}] has unknown type ${given}: this version of backprop-wasm knows ${Object.keys(LAYERS).join(', ')}`);
+      throw corrupt(
+        `layers[${k}] has unknown type ${given}: this version of backprop-wasm knows ${Object.keys(LAYERS).join(', ')}`,
+      );
     }
     try {
-      const resolved = readOptions(type as string, entry.kind.options, options);
-      entry.kind.validate?.(resolved);
+      const resolved = readOptions(type as string, kind.options, options);
+      kind.validate?.(resolved);
       return { type, ...resolved } as LayerSpec;
     } catch (error) {
       throw corrupt(`layers[${k}] is not a valid ${type as string}: ${(error as Error).message}`);
@@ -48,14 +50,18 @@ export function parameterShapes(specs: LayerSpec[]): Map<string, number[]> {
   const shapes = new Map<string, number[]>();
   specs.forEach((spec, k) => {
     const { type, ...options } = spec;
-    const kind = (LAYERS as unknown as Record<string, { kind: LayerKind<any, any> }>)[type].kind; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const kind = layerKind(type)!;
     for (const [name, shape] of Object.entries(kind.parameterShapes?.(options) ?? {})) shapes.set(`${k}.${name}`, shape);
   });
   return shapes;
 }
 
 /** Checks that `tensors` holds exactly the parameters `expected` names, with their shapes. */
-export function checkTensorsMatch(expected: Map<string, number[]>, tensors: Map<string, NamedTensor>, ignorePrefix: string): void {
+export function checkTensorsMatch(
+  expected: Map<string, number[]>,
+  tensors: Map<string, NamedTensor>,
+  ignorePrefix: string,
+): void {
   for (const [name, shape] of expected) {
     const tensor = tensors.get(name);
     if (!tensor) throw corrupt(`the file has no tensor "${name}" (expected shape [${shape}])`);
@@ -111,7 +117,8 @@ export interface DecodedFile {
 }
 
 export function decodeSafetensors(bytes: unknown): DecodedFile {
-  if (!(bytes instanceof Uint8Array)) throw new BackpropError('BAD_TYPE', `expected the file as a Uint8Array, got ${describeValue(bytes)}`);
+  if (!(bytes instanceof Uint8Array))
+    throw new BackpropError('BAD_TYPE', `expected the file as a Uint8Array, got ${describeValue(bytes)}`);
   if (bytes.length < 8) throw corrupt(`a safetensors file has at least 8 bytes, got ${bytes.length}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
@@ -139,7 +146,10 @@ export function decodeSafetensors(bytes: unknown): DecodedFile {
   spans.sort((a, b) => a[0] - b[0]);
   let covered = 0;
   for (const [begin, end, name] of spans) {
-    if (begin !== covered) throw corrupt(`tensor "${name}" starts at byte ${begin}, expected ${covered}: tensors must tile the data without gaps or overlaps`);
+    if (begin !== covered)
+      throw corrupt(
+        `tensor "${name}" starts at byte ${begin}, expected ${covered}: tensors must tile the data without gaps or overlaps`,
+      );
     covered = end;
   }
   if (covered !== dataLength) throw corrupt(`the tensors cover ${covered} bytes of data but the file has ${dataLength}`);
@@ -149,7 +159,8 @@ export function decodeSafetensors(bytes: unknown): DecodedFile {
 function checkMetadata(value: unknown): Record<string, string> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw corrupt('__metadata__ is not an object');
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw corrupt(`__metadata__.${key} is ${describeValue(v)}; safetensors metadata values are strings`);
+    if (typeof v !== 'string')
+      throw corrupt(`__metadata__.${key} is ${describeValue(v)}; safetensors metadata values are strings`);
   }
   return value as Record<string, string>;
 }
@@ -158,7 +169,9 @@ function checkEntry(name: string, entry: unknown, dataLength: number) {
   if (entry === null || typeof entry !== 'object') throw corrupt(`tensor "${name}" has no description`);
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
   if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
-    throw corrupt(`tensor "${name}" has dtype ${describeValue(dtype)}; backprop-wasm reads ${Object.keys(DTYPE_BYTES).join(', ')}`);
+    throw corrupt(
+      `tensor "${name}" has dtype ${describeValue(dtype)}; backprop-wasm reads ${Object.keys(DTYPE_BYTES).join(', ')}`,
+    );
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw corrupt(`tensor "${name}" has shape ${describeValue(shape)}, expected an array of non-negative integers`);
@@ -169,7 +182,9 @@ function checkEntry(name: string, entry: unknown, dataLength: number) {
   const [begin, end] = offsets as [number, number];
   const elements = (shape as number[]).reduce((a, b) => a * b, 1);
   if (end < begin || end > dataLength || end - begin !== elements * DTYPE_BYTES[dtype]) {
-    throw corrupt(`tensor "${name}" spans bytes [${begin}, ${end}) of ${dataLength}, which does not hold ${elements} ${dtype} values`);
+    throw corrupt(
+      `tensor "${name}" spans bytes [${begin}, ${end}) of ${dataLength}, which does not hold ${elements} ${dtype} values`,
+    );
   }
   return { dtype, shape: shape as number[], begin, end };
 }
@@ -180,10 +195,17 @@ function toFloat32(bytes: Uint8Array, dtype: string): Float32Array {
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) {
     switch (dtype) {
-      case 'F32': out[i] = view.getFloat32(i * 4, true); break;
-      case 'F64': out[i] = view.getFloat64(i * 8, true); break;
-      case 'BF16': out[i] = bfloat16(view.getUint16(i * 2, true)); break;
-      default: out[i] = float16(view.getUint16(i * 2, true));
+      case 'F32':
+        out[i] = view.getFloat32(i * 4, true);
+        break;
+      case 'F64':
+        out[i] = view.getFloat64(i * 8, true);
+        break;
+      case 'BF16':
+        out[i] = bfloat16(view.getUint16(i * 2, true));
+        break;
+      default:
+        out[i] = float16(view.getUint16(i * 2, true));
     }
   }
   return out;
@@ -197,7 +219,8 @@ function bfloat16(bits: number): number {
 
 function float16(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f, fraction = bits & 0x3ff;
+  const exponent = (bits >> 10) & 0x1f,
+    fraction = bits & 0x3ff;
   if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
   if (exponent === 31) return fraction ? NaN : sign * Infinity;
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
@@ -226,11 +249,13 @@ export function readNetworkJSON(json: unknown): { specs: LayerSpec[]; tensors: M
   const { format, layers, parameters } = value as Record<string, unknown>;
   if (format !== FORMAT) throw corrupt(`expected format "${FORMAT}", got ${describeValue(format)}`);
   const specs = checkLayerSpecs(layers);
-  if (parameters === null || typeof parameters !== 'object') throw corrupt(`expected parameters to be an object, got ${describeValue(parameters)}`);
+  if (parameters === null || typeof parameters !== 'object')
+    throw corrupt(`expected parameters to be an object, got ${describeValue(parameters)}`);
   const tensors = new Map<string, NamedTensor>();
   for (const [name, entry] of Object.entries(parameters)) {
     const { shape, data } = (entry ?? {}) as Record<string, unknown>;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw corrupt(`parameter "${name}" has no valid shape`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw corrupt(`parameter "${name}" has no valid shape`);
     const size = (shape as number[]).reduce((a, b) => a * b, 1);
     if (!Array.isArray(data) || data.length !== size || !data.every((v) => typeof v === 'number')) {
       throw corrupt(`parameter "${name}" needs ${size} numbers in data, got ${describeValue(data)}`);

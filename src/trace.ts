@@ -58,7 +58,13 @@ export function traceNetwork(net: Network, x: MatrixInput, target: TargetInput, 
   const derivativeScratch = staging.floats(2 * batch * Math.max(...widths), 'the trace');
   const plan = session.buffers(batch);
   writeStruct('StepConfig', step, {
-    plan: plan.ptr, loss: lossConfig, optimizer: 0, target: targetPtr, batch, update: false, inputGrad: true,
+    plan: plan.ptr,
+    loss: lossConfig,
+    optimizer: 0,
+    target: targetPtr,
+    batch,
+    update: false,
+    inputGrad: true,
   });
   const params = net.parameters();
   const savedGrads = params.map((p) => p.grad.slice());
@@ -88,10 +94,14 @@ export function traceNetwork(net: Network, x: MatrixInput, target: TargetInput, 
       traced.push({
         index: k,
         activation: activations.length ? activations.map(String).join(' → ') : null,
-        input: act(k), z: act(k + 1), a: act(end), dLda: grad(end),
+        input: act(k),
+        z: act(k + 1),
+        a: act(end),
+        dLda: grad(end),
         sigmaPrime: single ? derivative(k + 1) : null,
         dLdz: grad(k + 1),
-        dLdW: gradsByName.get(`${k}.weight`)!, dLdb: gradsByName.get(`${k}.bias`) ?? null,
+        dLdW: gradsByName.get(`${k}.weight`)!,
+        dLdb: gradsByName.get(`${k}.bias`) ?? null,
       });
     });
     return { loss: readResult().loss, output: act(layers.length), dLdx: grad(0), layers: traced };

@@ -2,6 +2,7 @@
 // or server stays responsive while a network trains. The network's weights go over as a safetensors file
 // and the trained weights come back the same way (transferred, not copied).
 import { compiledCore } from './core.js';
+import { nodeWorkerThreads } from './platform.js';
 import { BackpropError, type BackpropErrorCode, describeValue } from './errors.js';
 import type { EpochInfo, History } from './fit.js';
 import { Network } from './network.js';
@@ -25,8 +26,7 @@ interface WorkerHandle {
 }
 
 function startWorker(): WorkerHandle {
-  const g = globalThis as any;
-  const threads = typeof g.process?.getBuiltinModule === 'function' ? g.process.getBuiltinModule('node:worker_threads') : null;
+  const threads = nodeWorkerThreads();
   if (threads) {
     const worker = new threads.Worker(workerSource, { eval: true });
     return {
@@ -34,9 +34,13 @@ function startWorker(): WorkerHandle {
       onMessage: (l) => worker.on('message', l),
       onFailure: (l) => {
         worker.on('error', l);
-        worker.on('exit', (code: number) => { if (code !== 0) l(new Error(`the training worker exited with code ${code}`)); });
+        worker.on('exit', (code: number) => {
+          if (code !== 0) l(new Error(`the training worker exited with code ${code}`));
+        });
       },
-      terminate: () => { void worker.terminate(); },
+      terminate: () => {
+        void worker.terminate();
+      },
     };
   }
   if (typeof Worker !== 'function' || typeof Blob !== 'function') {
@@ -50,18 +54,26 @@ function startWorker(): WorkerHandle {
     onFailure: (l) => {
       worker.addEventListener('error', (e) => {
         e.preventDefault();
-        l(new Error(`the training worker failed: ${e.message || 'it could not start (a Content-Security-Policy needs worker-src blob:)'}`));
+        l(
+          new Error(
+            `the training worker failed: ${e.message || 'it could not start (a Content-Security-Policy needs worker-src blob:)'}`,
+          ),
+        );
       });
       worker.addEventListener('messageerror', () => l(new Error('a message from the training worker could not be read')));
     },
-    terminate: () => { worker.terminate(); URL.revokeObjectURL(url); },
+    terminate: () => {
+      worker.terminate();
+      URL.revokeObjectURL(url);
+    },
   };
 }
 
 /** Trains `network` in a worker thread. One fit at a time; terminate() ends the worker. */
 export class Trainer {
   private worker: WorkerHandle | null;
-  private pending: { resolve: (h: History) => void; reject: (e: Error) => void; onEpochEnd?: (i: EpochInfo) => void } | null = null;
+  private pending: { resolve: (h: History) => void; reject: (e: Error) => void; onEpochEnd?: (i: EpochInfo) => void } | null =
+    null;
 
   constructor(readonly network: Network) {
     if (!(network instanceof Network)) throw new BackpropError('BAD_TYPE', `expected a Network, got ${describeValue(network)}`);
@@ -82,10 +94,22 @@ export class Trainer {
       signal?.addEventListener('abort', () => worker.post({ type: 'stop' }), { once: true });
       try {
         const { module, simd } = compiledCore();
-        worker.post({ type: 'fit', core: module, simd, network: this.network.save(), x: plain(x), y: plain(y), options: workerOptions });
+        worker.post({
+          type: 'fit',
+          core: module,
+          simd,
+          network: this.network.save(),
+          x: plain(x),
+          y: plain(y),
+          options: workerOptions,
+        });
       } catch (error) {
         this.pending = null;
-        reject(error instanceof BackpropError ? error : new BackpropError('BAD_OPTION', `the fit arguments cannot be sent to a worker: ${String(error)}`));
+        reject(
+          error instanceof BackpropError
+            ? error
+            : new BackpropError('BAD_OPTION', `the fit arguments cannot be sent to a worker: ${String(error)}`),
+        );
       }
     });
   }

@@ -5,7 +5,6 @@ import { core, inWasm, readF32, stageActivation } from './helpers';
 import { activationTypes, layerClass, sampleOptions } from './kinds';
 import * as ref from './reference';
 
-
 const random = ref.testRandom(31);
 const SIZES = [1, 3, 4, 5, 7, 8, 9, 16, 33, 127];
 
@@ -19,7 +18,9 @@ describe('gemmNT (forward: C = A·Bᵀ + bias) against its scalar reference', ()
     for (const n of SIZES) {
       it(`M ${m}, N ${n}, K ∈ {1, 3, 4, 5, 7, 33, 127}, with and without bias`, () => {
         for (const k of [1, 3, 4, 5, 7, 33, 127]) {
-          const a = ref.randomArray(random, m * k), b = ref.randomArray(random, n * k), bias = ref.randomArray(random, n);
+          const a = ref.randomArray(random, m * k),
+            b = ref.randomArray(random, n * k),
+            bias = ref.randomArray(random, n);
           const mem = inWasm(a, b, bias, new Float32Array(m * n), new Float32Array(m * n));
           const [pa, pb, pbias, pc, pr] = mem.ptrs;
           for (const withBias of [pbias, 0]) {
@@ -39,10 +40,15 @@ describe('gemmNN (backward: C (+)= A·B, A strided) against its scalar reference
     for (const n of SIZES) {
       it(`M ${m}, N ${n}, K ∈ {1, 2, 5, 8, 33, 127}, A row- and column-strided, overwrite and accumulate`, () => {
         for (const k of [1, 2, 5, 8, 33, 127]) {
-          const a = ref.randomArray(random, m * k), b = ref.randomArray(random, k * n), start = ref.randomArray(random, m * n);
+          const a = ref.randomArray(random, m * k),
+            b = ref.randomArray(random, k * n),
+            start = ref.randomArray(random, m * n);
           const mem = inWasm(a, b, start, start);
           const [pa, pb, pc, pr] = mem.ptrs;
-          for (const [rs, cs] of [[k, 1], [1, m]]) {
+          for (const [rs, cs] of [
+            [k, 1],
+            [1, m],
+          ]) {
             for (const accumulate of [0, 1]) {
               core.gemmNN(m, n, k, pa, rs, cs, pb, n, pc, n, accumulate);
               core.gemmNNReference(m, n, k, pa, rs, cs, pb, n, pr, n, accumulate);
@@ -56,7 +62,11 @@ describe('gemmNN (backward: C (+)= A·B, A strided) against its scalar reference
   }
 
   it('writes nothing outside C (guard values around it survive)', () => {
-    for (const [m, n, k] of [[5, 9, 3], [3, 13, 7], [7, 8, 1]]) {
+    for (const [m, n, k] of [
+      [5, 9, 3],
+      [3, 13, 7],
+      [7, 8, 1],
+    ]) {
       const guard = 12345.5;
       const c = new Float32Array(m * n + 8).fill(guard);
       const mem = inWasm(ref.randomArray(random, m * k), ref.randomArray(random, k * n), c);
@@ -81,8 +91,17 @@ describe('gemmNTActivated (forward with the bias-and-activation epilogue fused)'
         const layer = new (layerClass(type))(options);
         const act = ref.activationRef(type, { ...layer.options });
         const staged = stageActivation(layer);
-        for (const [m, n, k] of [[1, 1, 1], [5, 3, 2], [7, 9, 3], [9, 8, 4], [6, 13, 33], [3, 1, 127]]) {
-          const a = ref.randomArray(random, m * k), b = ref.randomArray(random, n * k), bias = ref.randomArray(random, n);
+        for (const [m, n, k] of [
+          [1, 1, 1],
+          [5, 3, 2],
+          [7, 9, 3],
+          [9, 8, 4],
+          [6, 13, 33],
+          [3, 1, 127],
+        ]) {
+          const a = ref.randomArray(random, m * k),
+            b = ref.randomArray(random, n * k),
+            bias = ref.randomArray(random, n);
           const mem = inWasm(a, b, bias, new Float32Array(m * n), new Float32Array(m * n), new Float32Array(m * n));
           const [pa, pb, pbias, pc, pd, pr] = mem.ptrs;
           core.gemmNTActivated(m, n, k, pa, k, pb, k, pc, n, pbias, staged.kernel, staged.params, pd);

@@ -11,7 +11,12 @@ const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
 const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 
 type Act = { type: string; options: Record<string, unknown> };
-interface Case { widths: number[]; activations: Act[]; batch: number; bias: boolean }
+interface Case {
+  widths: number[];
+  activations: Act[];
+  batch: number;
+  bias: boolean;
+}
 
 // depth 1–4, widths 1–64 (ragged), batch 1–33, every activation at every position over the cases
 const cases: Case[] = [];

@@ -34,8 +34,18 @@ describe('linear kernels', () => {
           const grads = ref.backward([layer], [Float64Array.from(x)], gz, batch);
           expect(ref.maxRelativeError(readF32(pgx, batch * inF), grads.input)).toBeLessThan(1e-6);
           // parameter gradients accumulate onto what was there
-          expect(ref.maxRelativeError(readF32(pgw, outF * inF), grads.weight[0]!.map((g, i) => g + gwStart[i]))).toBeLessThan(1e-6);
-          expect(ref.maxRelativeError(readF32(pgb, outF), grads.bias[0]!.map((g, i) => g + gbStart[i]))).toBeLessThan(1e-6);
+          expect(
+            ref.maxRelativeError(
+              readF32(pgw, outF * inF),
+              grads.weight[0]!.map((g, i) => g + gwStart[i]),
+            ),
+          ).toBeLessThan(1e-6);
+          expect(
+            ref.maxRelativeError(
+              readF32(pgb, outF),
+              grads.bias[0]!.map((g, i) => g + gbStart[i]),
+            ),
+          ).toBeLessThan(1e-6);
           mem.free();
         });
       }
@@ -43,7 +53,8 @@ describe('linear kernels', () => {
   }
 
   it('forward without bias (null pointer) adds nothing', () => {
-    const x = ref.randomArray(random, 6), w = ref.randomArray(random, 6);
+    const x = ref.randomArray(random, 6),
+      w = ref.randomArray(random, 6);
     const mem = inWasm(x, w, new Float32Array(2));
     core.linearForward(mem.ptrs[0], mem.ptrs[1], 0, mem.ptrs[2], 2, 3, 2);
     expect(ref.maxRelativeError(readF32(mem.ptrs[2], 4), ref.linearForward(x, w, null, 2, 3, 2))).toBeLessThan(1e-6);
@@ -60,9 +71,13 @@ describe('activation kernels', () => {
         const staged = stageActivation(layer);
         for (const n of [...RAGGED, 37]) {
           const width = 'rowwise' in act ? Math.min(n, 5) : n;
-          const rows = Math.floor(n / width), count = rows * width;
+          const rows = Math.floor(n / width),
+            count = rows * width;
           const z = ref.randomArray(random, count, 4);
-          if ('elementwise' in act) act.elementwise.kinks.forEach((kink, i) => { if (i + 1 < count) z[i + 1] = kink; });
+          if ('elementwise' in act)
+            act.elementwise.kinks.forEach((kink, i) => {
+              if (i + 1 < count) z[i + 1] = kink;
+            });
           const ga = ref.randomArray(random, count);
           const mem = inWasm(z, new Float32Array(count), ga, new Float32Array(count));
           const [pz, pa, pga, pgz] = mem.ptrs;
@@ -71,7 +86,9 @@ describe('activation kernels', () => {
           core.activationBackward(staged.kernel, staged.params, pz, pa, pga, pgz, rows, width);
           // σ' from the output (1 − a², a(1 − a)) cancels near saturation: its error scales with |∂L/∂a|
           const gradScale = Math.max(...Array.from(ga, Math.abs));
-          expect(ref.maxRelativeError(readF32(pgz, count), ref.activationBackward(act, z, ga, width), gradScale)).toBeLessThan(4e-6);
+          expect(ref.maxRelativeError(readF32(pgz, count), ref.activationBackward(act, z, ga, width), gradScale)).toBeLessThan(
+            4e-6,
+          );
           mem.free();
         }
         staged.free();
@@ -105,7 +122,13 @@ describe('loss kernels', () => {
     if (kernels.values) forms.push('values');
     for (const form of forms) {
       it(`${type} with ${form === 'classes' ? 'class indices' : 'value'} targets: loss and ∂L/∂pred against float64, mean and sum`, () => {
-        for (const [rows, width] of [[1, 1], [3, 4], [5, 1], [8, 7], [33, 3]]) {
+        for (const [rows, width] of [
+          [1, 1],
+          [3, 4],
+          [5, 1],
+          [8, 7],
+          [33, 3],
+        ]) {
           if (form === 'classes' && width < 2) continue;
           for (const sampled of sampleOptions(cls, random, 3, { classes: width })) {
             for (const reduction of ['mean', 'sum']) {
@@ -124,9 +147,10 @@ describe('loss kernels', () => {
 function checkLossKernel(type: string, loss: Loss, form: ref.TargetForm, rows: number, width: number) {
   const options = { ...loss.options } as Record<string, unknown>;
   const binary = type.startsWith('BCE');
-  const pred = binary && type === 'BCELoss'
-    ? Float32Array.from({ length: rows * width }, () => 0.02 + 0.96 * random())
-    : ref.randomArray(random, rows * width, 3);
+  const pred =
+    binary && type === 'BCELoss'
+      ? Float32Array.from({ length: rows * width }, () => 0.02 + 0.96 * random())
+      : ref.randomArray(random, rows * width, 3);
   let target: Float32Array | Int32Array;
   if (form === 'classes') {
     target = Int32Array.from({ length: rows }, () => Math.floor(random() * width));
@@ -144,16 +168,21 @@ function checkLossKernel(type: string, loss: Loss, form: ref.TargetForm, rows: n
     for (const i of [0, rows * width - 1]) {
       if (form === 'values' && i === 2) continue;
       const fd = ref.finiteDifference(() => ref.lossRef(type)(p64, target, rows, width, options, form).loss, p64, i, 1e-5);
-      expect(Math.abs(fd - expected.grad[i]), `${type} reference gradient at ${i}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(fd)));
+      expect(Math.abs(fd - expected.grad[i]), `${type} reference gradient at ${i}`).toBeLessThan(
+        1e-5 * Math.max(1, Math.abs(fd)),
+      );
     }
   }
   const prepared = loss.prepareTarget(target, rows, width);
   const staging = beginStaging();
-  const pp = staging.floats(rows * width), pt = staging.floats(rows * width), pg = staging.floats(rows * width);
+  const pp = staging.floats(rows * width),
+    pt = staging.floats(rows * width),
+    pg = staging.floats(rows * width);
   new Float32Array(core.memory.buffer, pp, rows * width).set(pred);
   loss.stageTarget(prepared, pt, width);
   const config = loss.stageConfig(prepared.kernel, (bytes) => staging.alloc(bytes));
-  const sum = core.lossSum(config, pp, pt, rows, width), count = core.lossCount(config, pt, rows, width);
+  const sum = core.lossSum(config, pp, pt, rows, width),
+    count = core.lossCount(config, pt, rows, width);
   const value = loss.reduction === 'mean' ? sum / count : sum;
   if (!Number.isFinite(expected.loss)) {
     expect(Number.isFinite(value)).toBe(false); // e.g. every row ignored: 0/0 as torch

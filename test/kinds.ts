@@ -1,15 +1,15 @@
 // The library's registries, as the suites iterate them: every layer, loss and optimizer kind, with options
 // sampled from each kind's own declaration (rule, values, default), so a new kind is tested without new
 // test code. Also the float64 reference of a built network.
-import {
-  LAYERS, LOSSES, OPTIMIZERS, Activation, Linear, Network, type Layer, type LayerKind,
-} from '../src/index';
+import { LAYERS, LOSSES, OPTIMIZERS, Activation, Linear, Network, type Layer, type LayerKind } from '../src/index';
 import type { OptionSpec } from '../src/options';
 import * as ref from './reference';
 
 type AnySpecs = Record<string, OptionSpec<unknown>>;
 /* eslint-disable @typescript-eslint/no-explicit-any -- registries hold classes of every option type */
-type AnyClass = { kind: { type: string; options: AnySpecs; validate?(o: any): void; kernels?: any } } & (new (...args: any[]) => any);
+type AnyClass = { kind: { type: string; options: AnySpecs; validate?(o: any): void; kernels?: any } } & (new (
+  ...args: any[]
+) => any);
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 export const activationTypes = Object.keys(LAYERS).filter((type) => type !== 'Linear');
@@ -29,14 +29,20 @@ export interface SampleContext {
 function sampleValue(spec: OptionSpec<unknown>, random: () => number, ctx: SampleContext): unknown {
   const takes = spec.takes;
   switch (takes.type) {
-    case 'boolean': return random() < 0.5;
-    case 'oneOf': return takes.values[Math.floor(random() * takes.values.length)];
-    case 'floatArray': return ctx.classes ? Float32Array.from({ length: ctx.classes }, () => 0.2 + 2 * random()) : undefined;
-    case 'instance': return undefined;
-    case 'pair': return [0.5 + 0.45 * random(), 0.9 + 0.099 * random()];
+    case 'boolean':
+      return random() < 0.5;
+    case 'oneOf':
+      return takes.values[Math.floor(random() * takes.values.length)];
+    case 'floatArray':
+      return ctx.classes ? Float32Array.from({ length: ctx.classes }, () => 0.2 + 2 * random()) : undefined;
+    case 'instance':
+      return undefined;
+    case 'pair':
+      return [0.5 + 0.45 * random(), 0.9 + 0.099 * random()];
     case 'number': {
       const { min, max, above, below, integer } = takes.rule;
-      const low = min ?? above, high = max ?? below;
+      const low = min ?? above,
+        high = max ?? below;
       if (integer) {
         // integers without bounds (ignoreIndex): the default or a small class index
         if (low === undefined) return random() < 0.5 ? spec.default : Math.floor(random() * (ctx.classes ?? 2));
@@ -51,7 +57,12 @@ function sampleValue(spec: OptionSpec<unknown>, random: () => number, ctx: Sampl
 }
 
 /** Option sets for a kind: the defaults, and `count` random ones that its validation accepts. */
-export function sampleOptions(cls: AnyClass, random: () => number, count = 3, ctx: SampleContext = {}): Record<string, unknown>[] {
+export function sampleOptions(
+  cls: AnyClass,
+  random: () => number,
+  count = 3,
+  ctx: SampleContext = {},
+): Record<string, unknown>[] {
   const specs = cls.kind.options;
   const sets: Record<string, unknown>[] = [{}];
   for (let attempt = 0; sets.length <= count && attempt < 50 * count; attempt++) {
@@ -61,7 +72,7 @@ export function sampleOptions(cls: AnyClass, random: () => number, count = 3, ct
       if (value !== undefined) options[key] = value;
     }
     try {
-      new cls(...(cls === (Linear as unknown) ? [2, 2, options] : [options])); // eslint-disable-line no-new
+      new cls(...(cls === (Linear as unknown) ? [2, 2, options] : [options]));
       sets.push(options);
     } catch {
       // rejected by a rule across options (e.g. Hardtanh's maxVal > minVal): draw again
@@ -80,8 +91,11 @@ export function referenceOf(net: Network): ref.RefLayer[] {
   return net.layers.map((layer) => {
     if (layer instanceof Linear) {
       return {
-        kind: 'linear', inF: layer.inFeatures, outF: layer.outFeatures,
-        weight: Float64Array.from(layer.weight), bias: layer.bias ? Float64Array.from(layer.bias) : null,
+        kind: 'linear',
+        inF: layer.inFeatures,
+        outF: layer.outFeatures,
+        weight: Float64Array.from(layer.weight),
+        bias: layer.bias ? Float64Array.from(layer.bias) : null,
       };
     }
     const type = (layer.kind as LayerKind).type;
@@ -92,7 +106,10 @@ export function referenceOf(net: Network): ref.RefLayer[] {
 /** A network: `widths` are the layer sizes, each Linear followed by the given activation (type and
  *  options, or null for none). */
 export function randomNetwork(
-  widths: number[], activations: ({ type: string; options?: Record<string, unknown> } | null)[], seed: number, bias = true,
+  widths: number[],
+  activations: ({ type: string; options?: Record<string, unknown> } | null)[],
+  seed: number,
+  bias = true,
 ): Network {
   const layers: Layer[] = [];
   for (let k = 0; k + 1 < widths.length; k++) {

@@ -7,12 +7,18 @@ import { describe, expect, it } from 'vitest';
 
 const root = resolve(__dirname, '..');
 
-async function trainXorLoss(lib: any): Promise<number[]> {
+async function trainXorLoss(lib: typeof import('../src/index')): Promise<number[]> {
   await lib.init();
   const net = new lib.Network([new lib.Linear(2, 8), new lib.Tanh(), new lib.Linear(8, 1), new lib.Sigmoid()], { seed: 1 });
   const loss = new lib.MSELoss();
   const opt = new lib.SGD(net.parameters(), { lr: 0.5, momentum: 0.9 });
-  const x = [[0, 0], [0, 1], [1, 0], [1, 1]], y = [[0], [1], [1], [0]];
+  const x = [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ],
+    y = [[0], [1], [1], [0]];
   const losses = [];
   for (let i = 0; i < 300; i++) losses.push(net.trainStep(x, y, loss, opt));
   net.dispose();

@@ -23,7 +23,8 @@ export type ActivationRef = { elementwise: ElementwiseRef } | { rowwise: Rowwise
 export function erf(x: number): number {
   const ax = Math.abs(x);
   if (ax < 2.5) {
-    let term = x, sum = x;
+    let term = x,
+      sum = x;
     for (let n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
       term *= (-x * x) / n;
       sum += term / (2 * n + 1);
@@ -32,14 +33,15 @@ export function erf(x: number): number {
   }
   // erfc(x) = e^(−x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + …)))), evaluated from the tail
   let fraction = 0;
-  for (let k = 60; k >= 1; k--) fraction = (k / 2) / (ax + fraction);
+  for (let k = 60; k >= 1; k--) fraction = k / 2 / (ax + fraction);
   const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + fraction);
   return Math.sign(x) * (1 - erfc);
 }
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
-const elementwise = (f: (z: number) => number, df: (z: number) => number, kinks: number[] = []): ActivationRef =>
-  ({ elementwise: { f, df, kinks } });
+const elementwise = (f: (z: number) => number, df: (z: number) => number, kinks: number[] = []): ActivationRef => ({
+  elementwise: { f, df, kinks },
+});
 
 function softmaxRow(z: number[]): number[] {
   const top = Math.max(...z);
@@ -50,17 +52,31 @@ function softmaxRow(z: number[]): number[] {
 
 /** Float64 definitions of every activation of the registry, by type, for given options. */
 export const ACTIVATIONS: Record<string, (o: Options) => ActivationRef> = {
-  Identity: () => elementwise((z) => z, () => 1),
-  ReLU: () => elementwise((z) => Math.max(z, 0), (z) => (z > 0 ? 1 : 0), [0]),
+  Identity: () =>
+    elementwise(
+      (z) => z,
+      () => 1,
+    ),
+  ReLU: () =>
+    elementwise(
+      (z) => Math.max(z, 0),
+      (z) => (z > 0 ? 1 : 0),
+      [0],
+    ),
   LeakyReLU: (o) => {
     const s = o.negativeSlope as number;
-    return elementwise((z) => (z > 0 ? z : s * z), (z) => (z > 0 ? 1 : s), [0]);
+    return elementwise(
+      (z) => (z > 0 ? z : s * z),
+      (z) => (z > 0 ? 1 : s),
+      [0],
+    );
   },
   Sigmoid: () => elementwise(sigmoid, (z) => sigmoid(z) * (1 - sigmoid(z))),
   Tanh: () => elementwise(Math.tanh, (z) => 1 / Math.cosh(z) ** 2),
   GELU: (o) => {
     if (o.approximate === 'tanh') {
-      const c = Math.sqrt(2 / Math.PI), k = 0.044715;
+      const c = Math.sqrt(2 / Math.PI),
+        k = 0.044715;
       const u = (z: number) => c * (z + k * z ** 3);
       return elementwise(
         (z) => 0.5 * z * (1 + Math.tanh(u(z))),
@@ -68,16 +84,28 @@ export const ACTIVATIONS: Record<string, (o: Options) => ActivationRef> = {
       );
     }
     const cdf = (z: number) => 0.5 * (1 + erf(z / Math.SQRT2));
-    return elementwise((z) => z * cdf(z), (z) => cdf(z) + (z * Math.exp(-z * z / 2)) / Math.sqrt(2 * Math.PI));
+    return elementwise(
+      (z) => z * cdf(z),
+      (z) => cdf(z) + (z * Math.exp((-z * z) / 2)) / Math.sqrt(2 * Math.PI),
+    );
   },
-  SiLU: () => elementwise((z) => z * sigmoid(z), (z) => sigmoid(z) * (1 + z * (1 - sigmoid(z)))),
+  SiLU: () =>
+    elementwise(
+      (z) => z * sigmoid(z),
+      (z) => sigmoid(z) * (1 + z * (1 - sigmoid(z))),
+    ),
   ELU: (o) => {
     const a = o.alpha as number;
-    return elementwise((z) => (z > 0 ? z : a * Math.expm1(z)), (z) => (z > 0 ? 1 : a * Math.exp(z)), [0]);
+    return elementwise(
+      (z) => (z > 0 ? z : a * Math.expm1(z)),
+      (z) => (z > 0 ? 1 : a * Math.exp(z)),
+      [0],
+    );
   },
   Softplus: (o) => {
     // which side of the threshold β·z is on is decided in float32, as torch decides it
-    const b = o.beta as number, t = o.threshold as number;
+    const b = o.beta as number,
+      t = o.threshold as number;
     const linear = (z: number) => Math.fround(Math.fround(b) * z) > Math.fround(t);
     return elementwise(
       (z) => (linear(z) ? z : Math.log1p(Math.exp(b * z)) / b),
@@ -114,8 +142,13 @@ export const ACTIVATIONS: Record<string, (o: Options) => ActivationRef> = {
 
 /** The bounds are float32 values in the kernel (and in torch's float32 tensors): the kinks are at them. */
 function hardtanh(minVal: number, maxVal: number): ActivationRef {
-  const low = Math.fround(minVal), high = Math.fround(maxVal);
-  return elementwise((z) => Math.min(Math.max(z, low), high), (z) => (z > low && z < high ? 1 : 0), [low, high]);
+  const low = Math.fround(minVal),
+    high = Math.fround(maxVal);
+  return elementwise(
+    (z) => Math.min(Math.max(z, low), high),
+    (z) => (z > low && z < high ? 1 : 0),
+    [low, high],
+  );
 }
 
 /** The reference of an activation type, or an error naming the missing kind. */
@@ -134,7 +167,12 @@ export function activate(act: ActivationRef, z: ArrayLike<number>, width: number
 }
 
 /** ∂L/∂z from ∂L/∂a over rows × width values. */
-export function activationBackward(act: ActivationRef, z: ArrayLike<number>, gradA: ArrayLike<number>, width: number): Float64Array {
+export function activationBackward(
+  act: ActivationRef,
+  z: ArrayLike<number>,
+  gradA: ArrayLike<number>,
+  width: number,
+): Float64Array {
   if ('elementwise' in act) return Float64Array.from(z, (v, i) => gradA[i] * act.elementwise.df(v));
   const out = new Float64Array(z.length);
   for (let r = 0; r * width < z.length; r++) {
@@ -149,8 +187,14 @@ export type RefLayer =
   | { kind: 'activation'; type: string; act: ActivationRef };
 
 /** z[b,o] = Σ_i x[b,i]·W[o,i] + bias[o] */
-export function linearForward(x: ArrayLike<number>, weight: ArrayLike<number>, bias: ArrayLike<number> | null,
-  batch: number, inF: number, outF: number): Float64Array {
+export function linearForward(
+  x: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  batch: number,
+  inF: number,
+  outF: number,
+): Float64Array {
   const z = new Float64Array(batch * outF);
   for (let b = 0; b < batch; b++) {
     for (let o = 0; o < outF; o++) {
@@ -274,7 +318,13 @@ export function softmaxRows(z: ArrayLike<number>, rows: number, width: number): 
 }
 
 /** The target distribution q of cross-entropy: one-hot or given probabilities, smoothed by ε. */
-export function smoothedTargets(target: ArrayLike<number>, byIndex: boolean, rows: number, width: number, smoothing: number): Float64Array {
+export function smoothedTargets(
+  target: ArrayLike<number>,
+  byIndex: boolean,
+  rows: number,
+  width: number,
+  smoothing: number,
+): Float64Array {
   const q = new Float64Array(rows * width);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < width; c++) {
@@ -334,7 +384,14 @@ export interface LossRef {
 }
 /** How a loss's target is given: one class index per row, or values shaped like the prediction. */
 export type TargetForm = 'classes' | 'values';
-type LossFn = (pred: ArrayLike<number>, target: ArrayLike<number>, rows: number, width: number, o: Options, form: TargetForm) => LossRef;
+type LossFn = (
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  rows: number,
+  width: number,
+  o: Options,
+  form: TargetForm,
+) => LossRef;
 
 /** An element-wise loss of d = pred − target, reduced over all elements. */
 function elementLoss(value: (d: number) => number, slope: (d: number) => number): LossFn {
@@ -362,7 +419,8 @@ function classLoss(logSoftmaxFirst: boolean): LossFn {
     const weights = o.weight as ArrayLike<number> | undefined;
     const w = (c: number) => (weights ? weights[c] : 1);
     const eps = logSoftmaxFirst ? ((o.labelSmoothing as number) ?? 0) : 0;
-    let total = 0, count = 0;
+    let total = 0,
+      count = 0;
     const coefficients = new Float64Array(rows * width);
     const logp = new Float64Array(rows * width);
     for (let r = 0; r < rows; r++) {
@@ -397,7 +455,10 @@ function classLoss(logSoftmaxFirst: boolean): LossFn {
 
 /** Float64 definitions of every loss of the registry, by type. */
 export const LOSSES: Record<string, LossFn> = {
-  MSELoss: elementLoss((d) => d * d, (d) => 2 * d),
+  MSELoss: elementLoss(
+    (d) => d * d,
+    (d) => 2 * d,
+  ),
   L1Loss: elementLoss(Math.abs, sign),
   SmoothL1Loss: (pred, target, rows, width, o, form) => {
     const b = o.beta as number;

@@ -4,18 +4,18 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  Adam, BackpropError, Linear, MSELoss, Network, Relu, SGD, Tanh, init, memoryStats,
-} from '../src/index';
+import { Adam, BackpropError, Linear, MSELoss, Network, Relu, SGD, Tanh, init, memoryStats } from '../src/index';
 import * as ref from './reference';
 import { referenceOf } from './kinds';
 import { nodeDigest } from './determinism';
 
 await init();
 
-const IN = 3, OUT = 2;
+const IN = 3,
+  OUT = 2;
 const finite = fc.float({ min: -4, max: 4, noNaN: true, noDefaultInfinity: true });
-const rowsOf = (width: number) => fc.integer({ min: 1, max: 5 }).chain((batch) => fc.array(finite, { minLength: batch * width, maxLength: batch * width }));
+const rowsOf = (width: number) =>
+  fc.integer({ min: 1, max: 5 }).chain((batch) => fc.array(finite, { minLength: batch * width, maxLength: batch * width }));
 
 type Op =
   | { kind: 'train'; x: number[]; y: number[] }
@@ -26,23 +26,36 @@ type Op =
   | { kind: 'bad'; call: number; value: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  rowsOf(IN).chain((x) => fc.array(finite, { minLength: (x.length / IN) * OUT, maxLength: (x.length / IN) * OUT }).map((y) => ({ kind: 'train' as const, x, y }))),
+  rowsOf(IN).chain((x) =>
+    fc
+      .array(finite, { minLength: (x.length / IN) * OUT, maxLength: (x.length / IN) * OUT })
+      .map((y) => ({ kind: 'train' as const, x, y })),
+  ),
   rowsOf(IN).map((x) => ({ kind: 'forward' as const, x })),
   fc.constant({ kind: 'zeroGrad' as const }),
   fc.constant({ kind: 'step' as const }),
   fc.double({ min: 1e-4, max: 0.2, noNaN: true }).map((lr) => ({ kind: 'setLr' as const, lr })),
-  fc.record({ kind: fc.constant('bad' as const), call: fc.integer({ min: 0, max: 9 }), value: fc.constantFrom(NaN, Infinity, -Infinity, 1e39) }),
+  fc.record({
+    kind: fc.constant('bad' as const),
+    call: fc.integer({ min: 0, max: 9 }),
+    value: fc.constantFrom(NaN, Infinity, -Infinity, 1e39),
+  }),
 );
 
 /** Every byte that training can change. */
 function stateBytes(net: Network, opt: SGD): number[] {
-  return [...net.parameters().flatMap((p) => [...p.data, ...p.grad]), opt.stepCount, ...opt.stateBuffers().flatMap((b) => [...b])];
+  return [
+    ...net.parameters().flatMap((p) => [...p.data, ...p.grad]),
+    opt.stepCount,
+    ...opt.stateBuffers().flatMap((b) => [...b]),
+  ];
 }
 
 /** Bad calls: each must throw our error and change nothing. */
 function badCall(net: Network, opt: SGD, call: number, value: number): () => unknown {
   const mse = new MSELoss();
-  const x = [0.5, value, 1], y = [1, 2];
+  const x = [0.5, value, 1],
+    y = [1, 2];
   return [
     () => net.trainStep(x, y, mse, opt),
     () => net.trainStep([0.5, 1, 1], [value, 2], mse, opt),
@@ -50,7 +63,9 @@ function badCall(net: Network, opt: SGD, call: number, value: number): () => unk
     () => net.trainStep([0.5, 1, 1, 2, 3, 4], y, mse, opt),
     () => net.forward(x),
     () => net.trainStep([['a', 1, 2]] as never, y, mse, opt),
-    () => { opt.lr = Number.isFinite(value) ? -value : value; },
+    () => {
+      opt.lr = Number.isFinite(value) ? -value : value;
+    },
     () => net.trainStep([0.5, 1, 1], y, {} as never, opt),
     () => net.fit([0.5, 1, 1], [value, 1], { loss: mse, optimizer: opt }),
     () => net.loadWeights(new Uint8Array([1, 2, 3])),
@@ -75,12 +90,13 @@ describe('random API call sequences against a float64 model', () => {
             const before = params.map((p) => ({ data: Float64Array.from(p.data), grad: Float64Array.from(p.grad) }));
             const buffers = opt.stateBuffers().map((b) => Float64Array.from(b));
             /** torch.optim.SGD's update (dampening 0) from the state before the call, in float64. */
-            const applySgd = (grads: Float64Array[]) => before.map((b, k) => {
-              const g = grads[k].map((v, i) => v + options.weightDecay * b.data[i]);
-              if (!options.momentum) return b.data.map((p, i) => p - lr * g[i]);
-              const buf = opt.stepCount === 0 ? g : buffers[k].map((m, i) => options.momentum * m + g[i]);
-              return b.data.map((p, i) => p - lr * buf[i]);
-            });
+            const applySgd = (grads: Float64Array[]) =>
+              before.map((b, k) => {
+                const g = grads[k].map((v, i) => v + options.weightDecay * b.data[i]);
+                if (!options.momentum) return b.data.map((p, i) => p - lr * g[i]);
+                const buf = opt.stepCount === 0 ? g : buffers[k].map((m, i) => options.momentum * m + g[i]);
+                return b.data.map((p, i) => p - lr * buf[i]);
+              });
             const expectClose = (actual: Float32Array[], expected: Float64Array[]) => {
               actual.forEach((a, k) => expect(ref.maxRelativeError(a, expected[k], 1e-2)).toBeLessThan(1e-4));
             };
@@ -93,12 +109,21 @@ describe('random API call sequences against a float64 model', () => {
               const expected = applySgd(flatGrads);
               const loss = net.trainStep(op.x, op.y, new MSELoss(), opt);
               expect(Math.abs(loss - ref.mse(acts.at(-1)!, op.y))).toBeLessThan(1e-4 * Math.max(1, loss));
-              expectClose(net.parameters().map((p) => p.data), expected);
-              expectClose(net.parameters().map((p) => p.grad), flatGrads);
+              expectClose(
+                net.parameters().map((p) => p.data),
+                expected,
+              );
+              expectClose(
+                net.parameters().map((p) => p.grad),
+                flatGrads,
+              );
             } else if (op.kind === 'step') {
               const expected = applySgd(before.map((b) => b.grad));
               opt.step();
-              expectClose(net.parameters().map((p) => p.data), expected);
+              expectClose(
+                net.parameters().map((p) => p.data),
+                expected,
+              );
             } else if (op.kind === 'forward') {
               const out = net.forward(op.x);
               expect(ref.maxRelativeError(out, ref.forward(referenceOf(net), op.x, op.x.length / IN).at(-1)!)).toBeLessThan(1e-5);
@@ -140,7 +165,8 @@ describe('memory stays flat', () => {
     const net = new Network([new Linear(1, 10), new Relu(), new Linear(10, 1)], { seed: 3 });
     const opt = new Adam(net.parameters(), { lr: 1e-4 });
     const mse = new MSELoss();
-    const x = Float32Array.from({ length: 32 }, (_, i) => i / 32), y = x.map((v) => 2 * v);
+    const x = Float32Array.from({ length: 32 }, (_, i) => i / 32),
+      y = x.map((v) => 2 * v);
     for (let i = 0; i < 100; i++) net.trainStep(x, y, mse, opt);
     const warm = memoryStats();
     for (let i = 0; i < 100_000; i++) net.trainStep(x, y, mse, opt);
@@ -195,7 +221,8 @@ describe('fuzzed network JSON', () => {
     const text = JSON.stringify(new Network([new Linear(2, 3), new Relu(), new Linear(3, 1)], { seed: 2 }));
     const random = ref.testRandom(5);
     const start = memoryStats();
-    let loaded = 0, rejected = 0;
+    let loaded = 0,
+      rejected = 0;
     for (let trial = 0; trial < 2000; trial++) {
       const chars = [...text];
       const edits = 1 + Math.floor(random() * 3);
@@ -221,7 +248,12 @@ describe('fuzzed network JSON', () => {
 
   it('huge sizes in a small file are refused before anything is allocated', () => {
     const start = memoryStats();
-    const json = { format: 'backprop-wasm', version: 1, layers: [{ type: 'Linear', inFeatures: 1 << 24, outFeatures: 1 << 24, bias: true }], parameters: {} };
+    const json = {
+      format: 'backprop-wasm',
+      version: 1,
+      layers: [{ type: 'Linear', inFeatures: 1 << 24, outFeatures: 1 << 24, bias: true }],
+      parameters: {},
+    };
     expect(() => Network.fromJSON(json as never)).toThrow(/no tensor "0.weight"/);
     expect(memoryStats()).toEqual(start);
   });

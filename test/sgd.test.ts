@@ -6,7 +6,13 @@ import * as ref from './reference';
 await init();
 const f = Math.fround;
 
-interface Options { lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number }
+interface Options {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
 
 /** torch.optim.SGD's step for one parameter in float32; Python-float scalars are rounded to float32 where
  *  they meet a tensor (1 − dampening is formed in float64 first, as in Python). */
@@ -64,7 +70,9 @@ describe('SGD matches torch.optim.SGD', () => {
     sgd.lr = 0.5;
     sgd.step();
     expect(Array.from(w.data)).toEqual(Array.from(before, (v) => f(v - 0.5)));
-    expect(() => { sgd.lr = -1; }).toThrow(/lr/);
+    expect(() => {
+      sgd.lr = -1;
+    }).toThrow(/lr/);
     expect(sgd.lr).toBe(0.5);
     net.dispose();
   });

@@ -7,14 +7,28 @@ import type { LossSpec, OptimizerSpec } from '../registry.js';
 export type { LossSpec, OptimizerSpec };
 
 /** fit() options that can cross to a worker: plain data only (no functions, no class instances). */
-export interface WorkerFitOptions extends Omit<FitOptions, 'loss' | 'optimizer' | 'onEpochEnd' | 'onBatchEnd' | 'signal' | 'validation'> {
+export interface WorkerFitOptions extends Omit<
+  FitOptions,
+  'loss' | 'optimizer' | 'onEpochEnd' | 'onBatchEnd' | 'signal' | 'validation'
+> {
   loss: LossSpec;
   optimizer: OptimizerSpec;
-  validation?: { x: ArrayLike<number> | number[][]; y: ArrayLike<number> | number[][] } | { X: ArrayLike<number> | number[][]; Y: ArrayLike<number> | number[][] } | number;
+  validation?:
+    | { x: ArrayLike<number> | number[][]; y: ArrayLike<number> | number[][] }
+    | { X: ArrayLike<number> | number[][]; Y: ArrayLike<number> | number[][] }
+    | number;
 }
 
 export type ToWorker =
-  | { type: 'fit'; core: WebAssembly.Module; simd: SimdFlavour; network: Uint8Array; x: unknown; y: unknown; options: WorkerFitOptions }
+  | {
+      type: 'fit';
+      core: WebAssembly.Module;
+      simd: SimdFlavour;
+      network: Uint8Array;
+      x: unknown;
+      y: unknown;
+      options: WorkerFitOptions;
+    }
   | { type: 'stop' };
 
 export type FromWorker =

@@ -2,6 +2,7 @@
 // (scripts/build-worker.mjs) that createTrainer() starts from a string, so it needs no file or URL; the
 // compiled WASM core comes with each message instead of a second inlined copy.
 import { initWithModule } from '../core.js';
+import { nodeWorkerThreads } from '../platform.js';
 import { BackpropError } from '../errors.js';
 import { Network } from '../network.js';
 import { type Optimizer } from '../optimizers.js';
@@ -12,10 +13,9 @@ interface Port {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
 }
 
-const g = globalThis as any;
-const nodeThreads = typeof g.self === 'undefined' && typeof g.process?.getBuiltinModule === 'function'
-  ? g.process.getBuiltinModule('node:worker_threads') : null;
-const port: Port = nodeThreads ? nodeThreads.parentPort : g.self;
+const webWorker = (globalThis as { self?: Port & { onmessage: ((event: MessageEvent<ToWorker>) => void) | null } }).self;
+const nodePort = webWorker === undefined ? (nodeWorkerThreads()?.parentPort ?? null) : null;
+const port: Port = nodePort ?? webWorker!;
 let stopRequested = false;
 
 async function fit(message: Extract<ToWorker, { type: 'fit' }>): Promise<void> {
@@ -59,5 +59,5 @@ function onMessage(message: ToWorker): void {
   });
 }
 
-if (nodeThreads) nodeThreads.parentPort.on('message', onMessage);
-else g.self.onmessage = (event: MessageEvent<ToWorker>) => onMessage(event.data);
+if (nodePort) nodePort.on('message', onMessage);
+else webWorker!.onmessage = (event: MessageEvent<ToWorker>) => onMessage(event.data);
