@@ -1,0 +1,499 @@
+// Real PyTorch as the oracle: random networks of every layer kind, every loss, every optimizer and
+// option, and the file formats, compared with torch 1.13 (Debian's python3-torch) in float32 through
+// test/torch/oracle.py. The kinds come from three tables (layers, losses, optimizers): a new kind is
+// covered by adding an entry, not test code.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import {
+  Adam, AdamW, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Identity, type Layer, LeakyReLU, Linear, type Loss, MSELoss,
+  Network, type Optimizer, type Parameter, ReLU, type Reduction, SGD, Sigmoid, Softmax, Tanh, init,
+} from '../src/index';
+import { testRandom } from './reference';
+import {
+  type Comparison, type TorchSpec, type TorchTensor, type SafetensorsDtype, WorstErrors, compare, compareEach, describeComparison,
+  doubles, floats, fromBase64, indices, type Mode, num, stateDict, tensor, useTorchOracle, base64, TorchOracle,
+} from './torch/oracle';
+
+await init();
+const torch = useTorchOracle();
+
+type Rng = () => number;
+const int = (rng: Rng, lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)];
+const uniform = (rng: Rng, n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale);
+
+// ---------------------------------------------------------------- the kinds under test
+
+/** A layer kind: draws random options and returns a factory of equal layers with them; describes one of
+ *  ours to torch (a torch.nn spec, camelCase options). */
+interface LayerKind {
+  name: string;
+  /** Has parameters and sets the width (Linear); the others keep it. */
+  changesWidth?: boolean;
+  random(rng: Rng, inFeatures: number, outFeatures: number): () => Layer;
+  torchSpec(layer: Layer): TorchSpec;
+}
+
+const LAYER_KINDS: LayerKind[] = [
+  {
+    name: 'Linear',
+    changesWidth: true,
+    random: (rng, inFeatures, outFeatures) => {
+      const bias = rng() < 0.75;
+      return () => new Linear(inFeatures, outFeatures, { bias });
+    },
+    torchSpec: (layer) => {
+      const linear = layer as Linear;
+      return { type: 'Linear', args: [linear.inFeatures, linear.outFeatures], kwargs: { bias: linear.hasBias } };
+    },
+  },
+  { name: 'ReLU', random: () => () => new ReLU(), torchSpec: () => 'ReLU' },
+  {
+    name: 'LeakyReLU',
+    random: (rng) => {
+      const slope = rng() * 1.5 - 0.5; // negative and > 1 slopes too: torch takes any
+      return () => new LeakyReLU(slope);
+    },
+    torchSpec: (layer) => ({ type: 'LeakyReLU', kwargs: { negativeSlope: (layer as LeakyReLU).negativeSlope } }),
+  },
+  { name: 'Sigmoid', random: () => () => new Sigmoid(), torchSpec: () => 'Sigmoid' },
+  { name: 'Tanh', random: () => () => new Tanh(), torchSpec: () => 'Tanh' },
+  { name: 'Identity', random: () => () => new Identity(), torchSpec: () => 'Identity' },
+  { name: 'Softmax', random: () => () => new Softmax(), torchSpec: () => ({ type: 'Softmax', kwargs: { dim: -1 } }) },
+];
+const WIDTH_KEEPING = LAYER_KINDS.filter((kind) => !kind.changesWidth);
+const LINEAR = LAYER_KINDS.find((kind) => kind.changesWidth)!;
+const SIGMOID = LAYER_KINDS.find((kind) => kind.name === 'Sigmoid')!;
+
+/** A target for `rows` predictions of `width` values, as ours and as torch's tensor. */
+interface Target { ours: Float32Array | Int32Array; torch: TorchTensor }
+
+/** A loss kind: a random instance of ours, its torch.nn spec, the head it needs, its targets. */
+interface LossKind {
+  name: string;
+  random(rng: Rng, reduction: Reduction): Loss;
+  torchSpec(loss: Loss): TorchSpec;
+  /** A layer kind the network must end with (BCELoss takes probabilities: Sigmoid). */
+  head?: LayerKind;
+  target(rng: Rng, rows: number, width: number): Target;
+}
+
+const floatTarget = (values: Float32Array, rows: number, width: number): Target => ({ ours: values, torch: tensor(values, [rows, width]) });
+
+function probabilityRows(rng: Rng, rows: number, width: number): Float32Array {
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    const row = Array.from({ length: width }, () => rng() ** 2);
+    const sum = row.reduce((a, b) => a + b, 0) || 1;
+    row.forEach((v, c) => { out[r * width + c] = v / sum; });
+  }
+  return out;
+}
+
+const crossEntropy = (rng: Rng, reduction: Reduction) =>
+  new CrossEntropyLoss({ reduction, labelSmoothing: rng() < 0.4 ? 0 : rng() * 0.3 });
+const crossEntropySpec = (loss: Loss): TorchSpec =>
+  ({ type: 'CrossEntropyLoss', kwargs: { reduction: loss.reduction, labelSmoothing: (loss as CrossEntropyLoss).labelSmoothing } });
+
+const LOSS_KINDS: LossKind[] = [
+  {
+    name: 'MSELoss',
+    random: (_rng, reduction) => new MSELoss({ reduction }),
+    torchSpec: (loss) => ({ type: 'MSELoss', kwargs: { reduction: loss.reduction } }),
+    target: (rng, rows, width) => floatTarget(uniform(rng, rows * width, 2), rows, width),
+  },
+  {
+    name: 'CrossEntropyLoss (class indices)',
+    random: crossEntropy,
+    torchSpec: crossEntropySpec,
+    target: (rng, rows, width) => {
+      const labels = Int32Array.from({ length: rows }, () => int(rng, 0, width - 1));
+      return { ours: labels, torch: indices(labels) };
+    },
+  },
+  {
+    name: 'CrossEntropyLoss (probabilities)',
+    random: crossEntropy,
+    torchSpec: crossEntropySpec,
+    target: (rng, rows, width) => floatTarget(probabilityRows(rng, rows, width), rows, width),
+  },
+  {
+    name: 'BCELoss',
+    random: (_rng, reduction) => new BCELoss({ reduction }),
+    torchSpec: (loss) => ({ type: 'BCELoss', kwargs: { reduction: loss.reduction } }),
+    head: SIGMOID,
+    target: (rng, rows, width) => floatTarget(Float32Array.from({ length: rows * width }, () => (rng() < 0.3 ? int(rng, 0, 1) : rng())), rows, width),
+  },
+  {
+    name: 'BCEWithLogitsLoss',
+    random: (_rng, reduction) => new BCEWithLogitsLoss({ reduction }),
+    torchSpec: (loss) => ({ type: 'BCEWithLogitsLoss', kwargs: { reduction: loss.reduction } }),
+    target: (rng, rows, width) => floatTarget(Float32Array.from({ length: rows * width }, () => (rng() < 0.3 ? int(rng, 0, 1) : rng())), rows, width),
+  },
+];
+const REDUCTIONS: Reduction[] = ['mean', 'sum'];
+const LOSS_CASES = LOSS_KINDS.flatMap((kind) => REDUCTIONS.map((reduction) => ({ kind, reduction, name: `${kind.name} ${reduction}` })));
+
+/** An optimizer kind with one set of options: ours from net.parameters(), and torch.optim's spec. */
+interface OptimizerKind {
+  name: string;
+  family: 'SGD-like' | 'Adam-like';
+  make(params: Parameter[]): Optimizer;
+  torchSpec(optimizer: Optimizer): TorchSpec;
+}
+
+const TOLERANCE = { 'SGD-like': 1e-4, 'Adam-like': 1e-3 } as const;
+
+function sgd(options: ConstructorParameters<typeof SGD>[1] & object): OptimizerKind {
+  return {
+    name: `SGD ${JSON.stringify(options)}`,
+    family: 'SGD-like',
+    make: (params) => new SGD(params, options),
+    torchSpec: (optimizer) => {
+      const o = optimizer as SGD;
+      return {
+        type: 'SGD',
+        kwargs: { lr: o.lr, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov, weightDecay: o.weightDecay, clipGradNorm: o.clipGradNorm },
+      };
+    },
+  };
+}
+
+function adam(type: 'Adam' | 'AdamW', options: ConstructorParameters<typeof Adam>[1] & object): OptimizerKind {
+  return {
+    name: `${type} ${JSON.stringify(options)}`,
+    family: 'Adam-like',
+    make: (params) => (type === 'Adam' ? new Adam(params, options) : new AdamW(params, options)),
+    torchSpec: (optimizer) => {
+      const o = optimizer as Adam;
+      return { type, kwargs: { lr: o.lr, betas: [...o.betas], eps: o.eps, weightDecay: o.weightDecay, clipGradNorm: o.clipGradNorm } };
+    },
+  };
+}
+
+const OPTIMIZER_KINDS: OptimizerKind[] = [
+  sgd({ lr: 0.05 }),
+  sgd({ lr: 0.01, momentum: 0.9 }),
+  sgd({ lr: 0.02, momentum: 0.8, dampening: 0.3 }),
+  sgd({ lr: 0.01, momentum: 0.9, nesterov: true }),
+  sgd({ lr: 0.05, weightDecay: 0.01 }),
+  sgd({ lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 0.05 }),
+  sgd({ lr: 0.05, momentum: 0.5, dampening: 0.1, weightDecay: 0.01, clipGradNorm: 0.5 }),
+  sgd({ lr: 0.1, clipGradNorm: 0.1 }),
+  adam('Adam', { lr: 0.01 }),
+  adam('Adam', { lr: 0.005, betas: [0.8, 0.99], eps: 1e-6 }),
+  adam('Adam', { lr: 0.01, weightDecay: 0.01 }),
+  adam('Adam', { lr: 0.01, clipGradNorm: 0.05 }),
+  adam('AdamW', { lr: 0.01 }),
+  adam('AdamW', { lr: 0.005, betas: [0.85, 0.995], eps: 1e-7, weightDecay: 0.1 }),
+  adam('AdamW', { lr: 0.01, weightDecay: 0, clipGradNorm: 0.05 }),
+];
+
+// ---------------------------------------------------------------- random networks
+
+interface Part { kind: LayerKind; make: () => Layer }
+interface Recipe { seed: number; parts: Part[]; inFeatures: number; outFeatures: number; batch: number; label: string }
+
+/** Depth (Linear layers) 1–4 by index, widths 1–40, batch 1–16; 0–2 width-keeping layers after each
+ *  Linear, with the kind `index` picks always present so that every kind appears over the recipes. */
+function randomRecipe(seed: number, index: number, maxDepth = 4): Recipe {
+  const rng = testRandom(seed);
+  const depth = 1 + (index % maxDepth);
+  const widths = Array.from({ length: depth + 1 }, () => int(rng, 1, 40));
+  const forced = WIDTH_KEEPING[index % WIDTH_KEEPING.length];
+  const forcedAt = int(rng, 0, depth - 1);
+  const parts: Part[] = [];
+  for (let d = 0; d < depth; d++) {
+    parts.push({ kind: LINEAR, make: LINEAR.random(rng, widths[d], widths[d + 1]) });
+    const kinds = Array.from({ length: int(rng, 0, 2) }, () => pick(rng, WIDTH_KEEPING));
+    if (d === forcedAt) kinds.splice(int(rng, 0, kinds.length), 0, forced);
+    for (const kind of kinds) parts.push({ kind, make: kind.random(rng, widths[d + 1], widths[d + 1]) });
+  }
+  const batch = int(rng, 1, 16);
+  return { seed, parts, inFeatures: widths[0], outFeatures: widths[depth], batch, label: `#${index} ${describeParts(parts)}, batch ${batch}` };
+}
+
+/** A network with one width-keeping kind alone: Linear → kind (→ Linear), so that the kind's own errors
+ *  can be told apart from those of the mixed networks. */
+function isolatedRecipe(seed: number, kind: LayerKind, tail: boolean): Recipe {
+  const rng = testRandom(seed);
+  const widths = [int(rng, 1, 40), int(rng, 1, 40), int(rng, 1, 40)];
+  const parts: Part[] = [
+    { kind: LINEAR, make: LINEAR.random(rng, widths[0], widths[1]) },
+    { kind, make: kind.random(rng, widths[1], widths[1]) },
+  ];
+  if (tail) parts.push({ kind: LINEAR, make: LINEAR.random(rng, widths[1], widths[2]) });
+  const batch = int(rng, 1, 16);
+  return { seed, parts, inFeatures: widths[0], outFeatures: tail ? widths[2] : widths[1], batch, label: `${kind.name} alone: ${describeParts(parts)}, batch ${batch}` };
+}
+
+function describeParts(parts: Part[]): string {
+  return parts.map((p) => {
+    const layer = p.make();
+    const text = layer instanceof Linear ? `Linear(${layer.inFeatures}→${layer.outFeatures}${layer.hasBias ? '' : ', no bias'})` : String(layer);
+    layer.dispose();
+    return text;
+  }).join(' → ');
+}
+
+/** Our network from a recipe (with `head` appended), seeded: equal recipes and seeds give equal weights. */
+function buildNetwork(recipe: Recipe, head?: LayerKind): { net: Network; parts: Part[] } {
+  const parts = head ? [...recipe.parts, { kind: head, make: head.random(() => 0.5, recipe.outFeatures, recipe.outFeatures) }] : recipe.parts;
+  return { net: new Network(parts.map((p) => p.make()), { seed: recipe.seed }), parts };
+}
+
+const torchLayers = (net: Network, parts: Part[]): TorchSpec[] => net.layers.map((layer, k) => parts[k].kind.torchSpec(layer));
+const kindNames = (parts: Part[]) => [...new Set(parts.map((p) => p.kind.name))];
+
+const NETWORK_COUNT = 30;
+const RECIPES = Array.from({ length: NETWORK_COUNT }, (_, i) => randomRecipe(7001 + 17 * i, i));
+const ISOLATED = WIDTH_KEEPING.flatMap((kind, k) => [isolatedRecipe(8001 + 2 * k, kind, true), isolatedRecipe(8002 + 2 * k, kind, false)]);
+
+// ---------------------------------------------------------------- recording and checking
+
+const layerErrors = new WorstErrors();
+const lossErrors = new WorstErrors();
+const optimizerErrors = new WorstErrors();
+const fileErrors = new WorstErrors();
+const conditioningErrors = new WorstErrors();
+
+/** Records `c` under `kinds` and fails when it exceeds `tolerance`. */
+function check(log: WorstErrors, kinds: string | string[], what: string, c: Comparison, tolerance: number): void {
+  log.record(kinds, what, c);
+  expect(c.error, `${what}: ${describeComparison(c)}`).toBeLessThanOrEqual(tolerance);
+}
+
+afterAll(() => {
+  const text = [
+    'Worst relative error against PyTorch, max|ours − torch| / max(max|torch|, 1e-6) per tensor (per step for losses):',
+    layerErrors.summary('layer kinds (outputs, losses, gradients, ∂L/∂x; Linear: of every network, another kind: of the networks where it is the only one besides Linear):'),
+    lossErrors.summary('losses (loss value, ∂L/∂x and gradients through net.backward and trainStep):'),
+    optimizerErrors.summary('optimizers (50-step trajectories: per-step losses, final weights, optimizer state):'),
+    conditioningErrors.summary('for scale, torch float32 against torch float64 on the same trajectories:'),
+    fileErrors.summary('files (outputs of save() loaded by torch, of torch files loaded by loadWeights):'),
+  ].join('\n');
+  console.log(text);
+  mkdirSync('test-output', { recursive: true });
+  writeFileSync('test-output/torch-errors.txt', `${text}\n`);
+});
+
+const GRADIENT_TOLERANCE = 1e-4;
+
+/** When the current test fails, writes the oracle request it sent (one JSON line, with its op) to
+ *  test-output/torch-repro/, so `/usr/bin/python3 test/torch/oracle.py < that-file` replays torch's side. */
+function keepReproducer<T extends object>(op: string, request: T): T {
+  onTestFailed(({ task }) => {
+    const dir = 'test-output/torch-repro';
+    mkdirSync(dir, { recursive: true });
+    const file = `${dir}/${task.name.replace(/[^\w.-]+/g, '_').slice(0, 120)}.jsonl`;
+    writeFileSync(file, `${JSON.stringify({ op, ...request })}\n`);
+    console.log(`torch's side of the failed test "${task.name}": /usr/bin/python3 test/torch/oracle.py < ${file}`);
+  });
+  return request;
+}
+
+// ---------------------------------------------------------------- the tests
+
+describe('the torch oracle', () => {
+  it('is torch 1.13 in float32 on one thread', async () => {
+    const info = await torch.info();
+    expect(info.torch).toMatch(/^1\.13/);
+    expect(info).toMatchObject({ threads: 1, dtype: 'torch.float32' });
+  });
+
+  it('answers a failed request with torch\'s error and keeps serving', async () => {
+    await expect(torch.run({ layers: ['NoSuchLayer'], x: tensor([1]) })).rejects.toThrow(/torch.nn has no class 'NoSuchLayer'/);
+    await expect(torch.run({ layers: [{ type: 'Linear', args: [2, 3] }], x: tensor([1, 2, 3], [1, 3]) })).rejects.toThrow(/shapes cannot be multiplied/);
+    expect((await torch.info()).threads).toBe(1);
+  });
+
+  it('builds schedulers by name with camelCase options (stepSize, TMax)', async () => {
+    const step = await torch.schedule({ scheduler: { type: 'StepLR', stepSize: 3, gamma: 0.5 }, lr: 0.1, steps: 9 });
+    expect(step.lrs.map(num)).toEqual(Array.from({ length: 10 }, (_, k) => 0.1 * 0.5 ** Math.floor(k / 3)));
+    const cosine = await torch.schedule({ scheduler: { type: 'CosineAnnealingLR', kwargs: { TMax: 4, etaMin: 0.01 } }, lr: 0.1, steps: 4 });
+    expect(num(cosine.lrs[2])).toBeCloseTo(0.055, 12);
+    expect(num(cosine.lrs[4])).toBeCloseTo(0.01, 12);
+  });
+
+  it('reports a strict load_state_dict that does not fit, instead of outputs', async () => {
+    const { net } = buildNetwork(RECIPES[1]);
+    const reply = await torch.loadStateDict({ layers: [{ type: 'Linear', args: [net.inFeatures + 1, 2] }], file: base64(net.save()) });
+    expect(reply.outputs).toBeNull();
+    expect(reply.load_error).toMatch(/Missing key|Unexpected key|size mismatch/);
+    net.dispose();
+  });
+
+  it('fails with a clear message when torch is not there', async () => {
+    const missing = new TorchOracle('/nonexistent/python3');
+    await expect(missing.info()).rejects.toThrow(/python3-torch is not installed: run scripts\/ensure-torch.sh/);
+    await missing.close();
+  });
+});
+
+describe('forward, loss, gradients and ∂L/∂x match torch', () => {
+  for (const recipe of [...RECIPES, ...ISOLATED]) {
+    describe(recipe.label, () => {
+      LOSS_CASES.forEach((lossCase, c) => {
+        it(lossCase.name, async () => {
+          const rng = testRandom(recipe.seed * 31 + c);
+          const { net, parts } = buildNetwork(recipe, lossCase.kind.head);
+          const loss = lossCase.kind.random(rng, lossCase.reduction);
+          const width = net.outFeatures;
+          const x = uniform(rng, recipe.batch * net.inFeatures, 2);
+          const target = lossCase.kind.target(rng, recipe.batch, width);
+          const initial = stateDict(net.parameters());
+
+          const output = net.forward(x);
+          const value = loss.forward(output, target.ours, width);
+          net.zeroGrad();
+          const dx = net.backward(loss.backward());
+          const grads = net.parameters().map((p) => ({ name: p.name, grad: p.grad.slice() }));
+
+          const reply = await torch.run(keepReproducer('run', {
+            layers: torchLayers(net, parts), state: initial, x: tensor(x, [recipe.batch, net.inFeatures]),
+            loss: lossCase.kind.torchSpec(loss), target: target.torch,
+          }));
+          // a layer kind's line: Linear over every network, another kind over those where it is the only
+          // kind besides Linear (its errors then are its own)
+          const others = kindNames(parts).filter((name) => name !== LINEAR.name);
+          const kinds = others.length === 1 ? [LINEAR.name, others[0]] : [LINEAR.name];
+          const expectClose = (what: string, ours: ArrayLike<number>, theirs: ArrayLike<number>) => {
+            const comparison = compare(ours, theirs);
+            layerErrors.record(kinds, `${recipe.label}, ${lossCase.name}: ${what}`, comparison);
+            check(lossErrors, lossCase.name, `${recipe.label}: ${what}`, comparison, GRADIENT_TOLERANCE);
+          };
+          expectClose('output', output, floats(reply.output));
+          expectClose('loss', [value], [num(reply.loss as number)]);
+          expectClose('∂L/∂x', dx, floats(reply.dx!));
+          expect(Object.keys(reply.grads).sort()).toEqual(grads.map((g) => g.name).sort());
+          for (const { name, grad } of grads) expectClose(`${name} grad`, grad, floats(reply.grads[name]));
+
+          // trainStep: the fused path (loss before the step, gradients of this batch)
+          const { net: twin } = buildNetwork(recipe, lossCase.kind.head);
+          const optimizer = new SGD(twin.parameters(), { lr: 0.01 });
+          const stepLoss = twin.trainStep(x, target.ours, loss, optimizer);
+          expectClose('trainStep loss', [stepLoss], [num(reply.loss as number)]);
+          for (const p of twin.parameters()) expectClose(`trainStep ${p.name} grad`, p.grad, floats(reply.grads[p.name]));
+          net.dispose();
+          twin.dispose();
+          optimizer.dispose();
+        });
+      });
+    });
+  }
+});
+
+describe('50-step trajectories of every optimizer match torch.optim', () => {
+  const STEPS = 50;
+  OPTIMIZER_KINDS.forEach((kind, o) => {
+    for (const variant of [0, 1]) {
+      const lossCase = LOSS_CASES[(2 * o + variant) % LOSS_CASES.length];
+      const recipe = randomRecipe(9001 + 101 * o + variant, o + variant, 3);
+      it(`${kind.name}, ${lossCase.name}, ${recipe.label}`, async () => {
+        const rng = testRandom(recipe.seed + 5);
+        const { net, parts } = buildNetwork(recipe, lossCase.kind.head);
+        const loss = lossCase.kind.random(rng, lossCase.reduction);
+        const batches = Array.from({ length: 4 }, () => {
+          const rows = int(rng, 1, 16);
+          const x = uniform(rng, rows * net.inFeatures, 2);
+          return { rows, x, target: lossCase.kind.target(rng, rows, net.outFeatures) };
+        });
+        const initial = stateDict(net.parameters());
+        const optimizer = kind.make(net.parameters());
+        const losses: number[] = [];
+        for (let step = 0; step < STEPS; step++) {
+          const batch = batches[step % batches.length];
+          losses.push(net.trainStep(batch.x, batch.target.ours, loss, optimizer));
+        }
+        const checkpoint = net.save({ optimizer });
+
+        const request = keepReproducer('train', {
+          layers: torchLayers(net, parts), state: initial, loss: lossCase.kind.torchSpec(loss), optimizer: kind.torchSpec(optimizer),
+          batches: batches.map((b) => ({ x: tensor(b.x, [b.rows, net.inFeatures]), target: b.target.torch })), steps: STEPS,
+        });
+        const [reply, reply64, saved] = await Promise.all([
+          torch.train(request),
+          torch.train({ ...request, precision: 'float64' }),
+          torch.readSafetensors(checkpoint), // our file, parsed by the oracle's own reader
+        ]);
+        const tolerance = TOLERANCE[kind.family];
+        const label = `${kind.name}, ${lossCase.name}, ${recipe.label}`;
+        // Every quantity compared: ours, torch's (float32) and torch's in float64 on the same case.
+        const quantities: { what: string; ours: ArrayLike<number>; torch: ArrayLike<number>; torch64: ArrayLike<number>; each?: boolean }[] = [
+          { what: 'per-step losses', ours: losses, torch: reply.losses.map(num), torch64: reply64.losses.map(num), each: true },
+          ...net.parameters().map((p) => ({
+            what: `final ${p.name}`, ours: floats(saved.tensors[p.name]), torch: floats(reply.state[p.name]), torch64: doubles(reply64.state[p.name]),
+          })),
+        ];
+        // the optimizer state: every tensor torch keeps, under optimizer.<param>.<state> in our checkpoint
+        expect(JSON.parse(saved.metadata!.optimizer).step).toBe(STEPS);
+        const theirs: string[] = [];
+        for (const [param, state] of Object.entries(reply.optimizer_state)) {
+          for (const [stateName, value] of Object.entries(state)) {
+            if (typeof value !== 'object') {
+              expect(stateName, `torch's scalar state ${param}.${stateName}`).toBe('step');
+              expect(num(value)).toBe(STEPS);
+              continue;
+            }
+            const name = `optimizer.${param}.${stateName}`;
+            theirs.push(name);
+            expect(saved.tensors[name], `${name} in our checkpoint`).toBeDefined();
+            const value64 = reply64.optimizer_state[param][stateName] as TorchTensor;
+            quantities.push({ what: name, ours: floats(saved.tensors[name]), torch: floats(value), torch64: doubles(value64) });
+          }
+        }
+        expect(Object.keys(saved.tensors).filter((name) => name.startsWith('optimizer.')).sort()).toEqual(theirs.sort());
+        for (const q of quantities) {
+          // A case is only a test of ours if torch's own float32 run stays close to float64: a trajectory
+          // that amplifies rounding (too large a step) would make any float32 implementation look wrong.
+          const conditioning = (q.each ? compareEach : compare)(q.torch, q.torch64);
+          conditioningErrors.record(kind.name, `${label}: ${q.what}`, conditioning, 'float32', 'float64');
+          expect(conditioning.error, `ill-conditioned case (choose gentler settings): torch float32 vs float64, ${q.what}: ` +
+            describeComparison(conditioning, 'float32', 'float64')).toBeLessThanOrEqual(tolerance / 10);
+          check(optimizerErrors, kind.name, `${label}: ${q.what}`, (q.each ? compareEach : compare)(q.ours, q.torch), tolerance);
+        }
+        if (optimizer.clipGradNorm !== undefined) {
+          // the clip must have bitten on some steps, or this case would not test it
+          expect(reply.grad_norms!.map(num).some((norm) => norm > optimizer.clipGradNorm!)).toBe(true);
+        }
+        net.dispose();
+        optimizer.dispose();
+      });
+    }
+  });
+});
+
+describe('files: save() loads into torch with load_state_dict(strict=True), torch files load with loadWeights', () => {
+  RECIPES.forEach((recipe, i) => {
+    it(`save() → torch: ${recipe.label}`, async () => {
+      const { net, parts } = buildNetwork(recipe);
+      const x = uniform(testRandom(recipe.seed + 1), recipe.batch * net.inFeatures, 2);
+      const reply = await torch.loadStateDict(keepReproducer('load_state_dict', {
+        layers: torchLayers(net, parts), file: base64(net.save()), x: tensor(x, [recipe.batch, net.inFeatures]), modes: ['eval', 'train'] as Mode[],
+      }));
+      expect(reply.load_error).toBeNull();
+      expect(Object.values(reply.dtypes).every((d) => d === 'F32')).toBe(true);
+      const ours = net.forward(x);
+      for (const mode of ['eval', 'train'] as const) {
+        check(fileErrors, 'save() → torch load_state_dict', `${recipe.label}: ${mode} output`, compare(ours, floats(reply.outputs![mode]!)), GRADIENT_TOLERANCE);
+      }
+      net.dispose();
+    });
+
+    // every network with an F32 file; a few also with the other dtypes loadWeights reads
+    const dtypes: SafetensorsDtype[] = i % 10 === 0 ? ['F32', 'F64', 'F16', 'BF16'] : ['F32'];
+    it(`torch → loadWeights (${dtypes.join(', ')}): ${recipe.label}`, async () => {
+      const { net, parts } = buildNetwork(recipe);
+      const x = uniform(testRandom(recipe.seed + 2), recipe.batch * net.inFeatures, 2);
+      for (const dtype of dtypes) {
+        const reply = await torch.saveStateDict(keepReproducer('save_state_dict', {
+          layers: torchLayers(net, parts), seed: recipe.seed, dtype, x: tensor(x, [recipe.batch, net.inFeatures]),
+        }));
+        net.loadWeights(fromBase64(reply.file));
+        for (const p of net.parameters()) expect(Array.from(p.data), `${p.name} from a torch ${dtype} file`).toEqual(Array.from(floats(reply.state[p.name])));
+        check(fileErrors, `torch ${dtype} file → loadWeights`, `${recipe.label}: output`, compare(net.forward(x), floats(reply.outputs!.eval!)), GRADIENT_TOLERANCE);
+      }
+      net.dispose();
+    });
+  });
+});
