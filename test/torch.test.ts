@@ -315,6 +315,41 @@ describe('the torch oracle', () => {
     expect(num(cosine.lrs[4])).toBeCloseTo(0.01, 12);
   });
 
+  it('builds the kinds the open issues name from camelCase specs, with their buffers and optimizer state', async () => {
+    const x = tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3], [4, 3]);
+    const run = await torch.run({
+      layers: [
+        { type: 'Linear', args: [3, 5] }, { type: 'GELU', approximate: 'tanh' }, 'SiLU', { type: 'ELU', alpha: 0.5 },
+        { type: 'Softplus', beta: 2, threshold: 10 }, { type: 'Hardtanh', minVal: -0.5, maxVal: 0.7 }, 'ReLU6',
+        { type: 'LayerNorm', args: [5], elementwiseAffine: true }, { type: 'BatchNorm1d', args: [5], momentum: 0.2, trackRunningStats: true },
+        { type: 'Dropout', p: 0.3 }, { type: 'LogSoftmax', dim: -1 },
+      ],
+      x, loss: { type: 'NLLLoss', weight: [1, 2, 3, 4, 5], ignoreIndex: 2 }, target: indices([0, 2, 4, 1]),
+    });
+    expect(Object.keys(run.grads)).toEqual(['0.weight', '0.bias', '7.weight', '7.bias', '8.weight', '8.bias']);
+    expect(run.state['8.num_batches_tracked']).toEqual({ shape: [], dtype: 'int64', data: [1] });
+    expect(Object.keys(run.state)).toContain('8.running_var');
+    const stateNames = async (optimizer: TorchSpec) => {
+      const reply = await torch.train({ layers: [{ type: 'Linear', args: [3, 2] }], x: tensor([1, 2, 3, 4, 5, 6], [2, 3]), target: tensor([1, 2, 3, 4], [2, 2]), loss: { type: 'HuberLoss', delta: 0.5 }, optimizer, steps: 2 });
+      return Object.keys(reply.optimizer_state['0.weight']).sort();
+    };
+    expect(await stateNames({ type: 'RMSprop', lr: 0.01, alpha: 0.9, momentum: 0.5, centered: true, weightDecay: 0.1 }))
+      .toEqual(['grad_avg', 'momentum_buffer', 'square_avg', 'step']);
+    expect(await stateNames({ type: 'Adagrad', lr: 0.01, lrDecay: 0.1, initialAccumulatorValue: 0.1, eps: 1e-9 })).toEqual(['step', 'sum']);
+    expect(await stateNames({ type: 'AdamW', lr: 0.01, amsgrad: true })).toEqual(['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'step']);
+    const plateau = await torch.schedule({
+      scheduler: { type: 'ReduceLROnPlateau', mode: 'max', factor: 0.5, patience: 1, threshold: 0.01, thresholdMode: 'abs', cooldown: 1, minLr: 0.01 },
+      lr: 0.1, steps: 6, metrics: [1, 1, 1, 1, 1, 1],
+    });
+    expect(plateau.lrs.map(num)).toEqual([0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]);
+    const oneCycle = await torch.schedule({
+      scheduler: { type: 'OneCycleLR', maxLr: 0.1, totalSteps: 10, pctStart: 0.3, annealStrategy: 'linear', divFactor: 10, finalDivFactor: 100, threePhase: true },
+      optimizer: { type: 'SGD', lr: 0.1, momentum: 0.9 }, steps: 9,
+    });
+    expect(num(oneCycle.lrs[0])).toBeCloseTo(0.01, 12); // maxLr / divFactor, set at construction
+    expect(oneCycle.momentums!.map(num)[0]).toBe(0.95); // torch cycles the momentum too (cycle_momentum=True)
+  });
+
   it('reports a strict load_state_dict that does not fit, instead of outputs', async () => {
     const { net } = buildNetwork(RECIPES[1]);
     const reply = await torch.loadStateDict({ layers: [{ type: 'Linear', args: [net.inFeatures + 1, 2] }], file: base64(net.save()) });

@@ -72,7 +72,7 @@ amplifies.)
   -> {"file": base64, "state": State (float32 values of the file), "outputs": {mode: Tensor}}
 
 {"op": "read_safetensors", "file": base64}
-  -> {"tensors": {name: Tensor (float32 for float dtypes)}, "dtypes": {name: dtype}, "metadata": {...} | null}
+  -> {"tensors": {name: Tensor (F16 and BF16 given as float32)}, "dtypes": {name: dtype}, "metadata": {...} | null}
 """
 import base64
 import json
