@@ -37,6 +37,9 @@ export interface LossKind<O extends { reduction: Reduction }> {
   validate?(options: O): void;
   /** What to do about a prediction outside the kernel's range, for the error message. */
   readonly predictionHint?: string;
+  /** What its predictions are when they are not raw scores: probabilities (end the network with Sigmoid)
+   *  or log-probabilities (end it with LogSoftmax). */
+  readonly takes?: 'probabilities' | 'log-probabilities';
   create(options: O): Loss<O>;
 }
 
@@ -70,6 +73,9 @@ function isIntegerTypedArray(
 
 const reduction = () => oneOf(['mean', 'sum'] as const, 'mean');
 
+/** torch's default ignore_index: no class index is ignored. */
+const IGNORE_INDEX_DEFAULT = -100;
+
 export abstract class Loss<O extends { reduction: Reduction } = { reduction: Reduction }> {
   /** The options in force, defaults filled in. */
   readonly options: Readonly<O>;
@@ -98,6 +104,14 @@ export abstract class Loss<O extends { reduction: Reduction } = { reduction: Red
     if (classes && (!values || looksLikeLabels(target, rows, width)))
       return this.prepareLabels(classes, target, rows, width, name);
     this.checkClassWeights(width);
+    const ignore = (this.options as { ignoreIndex?: number }).ignoreIndex;
+    if (classes && ignore !== undefined && ignore !== IGNORE_INDEX_DEFAULT) {
+      throw new BackpropError(
+        'BAD_OPTION',
+        `${this.kind.type} ignoreIndex (${ignore}) applies to class-index targets, but ${name} holds class probabilities ` +
+          '(as in torch, which refuses it too): give labels as an Int32Array, or leave ignoreIndex at its default',
+      );
+    }
     const floats = toFlatRows(target, name, width);
     if (floats.rows !== rows) {
       const hint =
@@ -354,7 +368,7 @@ type ResolvedCrossEntropy = {
 const classWeightOptions = {
   reduction: reduction(),
   weight: floatArray(),
-  ignoreIndex: number(-100, { integer: true }),
+  ignoreIndex: number(IGNORE_INDEX_DEFAULT, { integer: true }),
 };
 
 /** Cross-entropy on logits, as torch.nn.CrossEntropyLoss (log-softmax fused; mean over the batch).
@@ -385,6 +399,7 @@ export class NLLLoss extends Loss<ResolvedNLL> {
     kernels: { classes: 'NLL' },
     create: (o) => new NLLLoss(o),
     params: (o) => ({ ignoreIndex: o.ignoreIndex, labelSmoothing: 0 }),
+    takes: 'log-probabilities',
   });
   constructor(options: ClassWeightOptions = {}) {
     super(NLLLoss.kind, options);
@@ -399,6 +414,7 @@ export class BCELoss extends Loss<ReductionOnly> {
     kernels: { values: 'BCE' },
     create: (o) => new BCELoss(o),
     predictionHint: 'end the network with Sigmoid, or use BCEWithLogitsLoss on raw outputs',
+    takes: 'probabilities',
   });
   constructor(options: LossOptions = {}) {
     super(BCELoss.kind, options);

@@ -2,7 +2,7 @@
 // sampled from each kind's own declaration (rule, values, default), so a new kind is tested without new
 // test code. Also the float64 reference of a built network.
 import { LAYERS, LOSSES, OPTIMIZERS, Activation, Linear, Network, type Layer, type LayerKind } from '../src/index';
-import type { OptionSpec } from '../src/options';
+import { type OptionSpec, readOptions } from '../src/options';
 import * as ref from './reference';
 
 type AnySpecs = Record<string, OptionSpec<unknown>>;
@@ -48,8 +48,16 @@ function sampleValue(spec: OptionSpec<unknown>, random: () => number, ctx: Sampl
         if (low === undefined) return random() < 0.5 ? spec.default : Math.floor(random() * (ctx.classes ?? 2));
         return Math.max(low + (above !== undefined ? 1 : 0), Math.round((spec.default as number) * (0.5 + random())));
       }
-      if (low !== undefined && high !== undefined) return low + (high - low) * (0.05 + 0.9 * random());
-      const base = typeof spec.default === 'number' && spec.default !== 0 ? spec.default : 0.5;
+      if (low !== undefined && high !== undefined) {
+        // within the bounds, around the default: from halfway down to halfway up (a user's range, not the
+        // corners, where e.g. RMSprop with alpha near 0 turns into sign descent)
+        const d = typeof spec.default === 'number' ? spec.default : (low + high) / 2;
+        const from = (low + d) / 2,
+          to = (d + high) / 2;
+        return from + (to - from) * random();
+      }
+      // around the default; an option off by default (0) gets a modest value, as a user would turn it on
+      const base = typeof spec.default === 'number' && spec.default !== 0 ? spec.default : 0.2;
       const value = base * (0.3 + 1.4 * random());
       return low !== undefined && value <= low ? low + Math.abs(base) * random() + 1e-3 : value;
     }
@@ -72,7 +80,7 @@ export function sampleOptions(
       if (value !== undefined) options[key] = value;
     }
     try {
-      new cls(...(cls === (Linear as unknown) ? [2, 2, options] : [options]));
+      cls.kind.validate?.(readOptions(cls.kind.type, specs, options));
       sets.push(options);
     } catch {
       // rejected by a rule across options (e.g. Hardtanh's maxVal > minVal): draw again
