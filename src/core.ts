@@ -155,7 +155,7 @@ export function checkedBytes(what: string, count: number, itemBytes = 4): number
   if (!Number.isFinite(bytes) || bytes > MAX_BLOCK_BYTES) {
     throw new BackpropError(
       'OUT_OF_MEMORY',
-      `${what} needs ${formatBytes(bytes)}, more than one block of WASM memory can hold (${formatBytes(MAX_BLOCK_BYTES)})`,
+      `${what} would take ${formatBytes(bytes)}, more than one block of WASM memory can hold (1 GiB)`,
     );
   }
   return bytes;

@@ -83,7 +83,53 @@ export interface PlanEntry {
   biasGrad?: Ptr;
 }
 
+/** Something that keeps WASM memory for a layer's parameters (an optimizer's state) and must go with it. */
+export interface Dependent {
+  dispose(): void;
+}
+
+/** A weak reference where the platform has them (a dependent the user dropped can still be collected). */
+type Ref<T extends object> = { deref(): T | undefined };
+const weakRef = <T extends object>(target: T): Ref<T> =>
+  typeof WeakRef === 'function' ? new WeakRef(target) : { deref: () => target };
+
 export abstract class Layer {
+  /** @internal The network this layer belongs to, once it is in one: it disposes the layer. */
+  owner: object | null = null;
+  private readonly dependents = new Set<Ref<Dependent>>();
+
+  /** @internal Registers `dependent` to be disposed with this layer; returns a function that unregisters it. */
+  attachDependent(dependent: Dependent): () => void {
+    for (const old of this.dependents) if (old.deref() === undefined) this.dependents.delete(old); // collected
+    const ref = weakRef(dependent);
+    this.dependents.add(ref);
+    return () => this.dependents.delete(ref);
+  }
+
+  /** @internal Frees the layer's memory, and first that of everything kept for its parameters (optimizer
+   *  state): its network calls this when it is disposed. */
+  release(): void {
+    for (const ref of [...this.dependents]) ref.deref()?.dispose();
+    this.dependents.clear();
+    this.freeMemory();
+  }
+
+  /** @internal What the layer itself owns in WASM memory (nothing for activations). */
+  protected freeMemory(): void {}
+
+  /** Frees what the layer owns in WASM memory. A layer that belongs to a network goes with the network:
+   *  dispose the network instead (disposing a layer it still runs would leave it computing with freed
+   *  memory). */
+  dispose(): void {
+    if (this.owner !== null && !(this.owner as { disposed?: boolean }).disposed) {
+      throw new BackpropError(
+        'BAD_STATE',
+        `${this} belongs to a Network and is freed with it: call net.dispose() (the network runs this layer until then)`,
+      );
+    }
+    this.release();
+  }
+
   /** @internal The registry entry of this layer's class. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each class narrows it to its own options
   abstract readonly kind: LayerKind<any, any>;
@@ -110,9 +156,6 @@ export abstract class Layer {
   assertAlive(): void {}
 
   abstract toString(): string;
-
-  /** Frees what the layer owns in WASM memory (nothing for activations). */
-  dispose(): void {}
 }
 
 /** How a Linear layer's weights start (torch.nn.init). 'default' is nn.Linear's own: weight and bias
@@ -167,8 +210,6 @@ export class Linear extends Layer {
   readonly outFeatures: number;
   readonly hasBias: boolean;
   readonly init: InitScheme;
-  /** @internal The network this layer belongs to, once it is in one. */
-  owner: object | null = null;
   private block: WasmBlock | null;
   private readonly params: Parameter[];
 
@@ -193,7 +234,8 @@ export class Linear extends Layer {
         new Parameter('bias', [outFeatures], this, base + weightFloats * 4, base + (paramFloats + weightFloats) * 4),
       );
     }
-    this.resetParameters(o.generator ?? defaultGen());
+    // a new block is zeroed already: 'zeros' has nothing to write (a 1 GB layer then costs one pass, not two)
+    if (this.init !== 'zeros') this.resetParameters(o.generator ?? defaultGen());
   }
 
   /** Draws new weights by this layer's init scheme (weight first, then bias, as PyTorch). */
@@ -278,7 +320,7 @@ export class Linear extends Layer {
     return `Linear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.hasBias})`;
   }
 
-  override dispose(): void {
+  protected override freeMemory(): void {
     this.block?.free();
     this.block = null;
   }

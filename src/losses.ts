@@ -112,15 +112,20 @@ export abstract class Loss<O extends { reduction: Reduction } = { reduction: Red
           '(as in torch, which refuses it too): give labels as an Int32Array, or leave ignoreIndex at its default',
       );
     }
-    const floats = toFlatRows(target, name, width);
-    if (floats.rows !== rows) {
-      const hint =
-        classes && floats.values.length === rows
-          ? `; class labels must be integers (an Int32Array, or a number[] of integers), probabilities need ${rows * width} values`
-          : '';
+    const given = (target as { length?: unknown } | null)?.length;
+    if (classes && width > 1 && given === rows && !Array.isArray((target as unknown[])[0])) {
+      // one value per row where probabilities need `width`: float labels, most likely
       throw new BackpropError(
         'SHAPE_MISMATCH',
-        `expected ${name} to have ${rows} rows of ${width} (one per prediction), got ${floats.rows}${hint}`,
+        `expected ${name} as ${rows} class labels or ${rows} rows of ${width} probabilities, got ${rows} floats (a ` +
+          `${(target as object).constructor.name}): class labels must be integers, given as an Int32Array or a number[]`,
+      );
+    }
+    const floats = toFlatRows(target, name, width);
+    if (floats.rows !== rows) {
+      throw new BackpropError(
+        'SHAPE_MISMATCH',
+        `expected ${name} to have ${rows} rows of ${width} (one per prediction), got ${floats.rows}`,
       );
     }
     return { kernel: values!, floats, indices: null, rowBytes: width * 4, name };

@@ -69,7 +69,7 @@ export class Network {
       generator?.dispose();
     }
     this.plan = new Plan(this.layers, this.widths, this);
-    for (const layer of layers) if (layer instanceof Linear) layer.owner = this;
+    for (const layer of layers) if (layer.parameters().length) layer.owner = this;
     const plan = this.plan;
     sessions.set(this, {
       plan,
@@ -99,8 +99,11 @@ export class Network {
         );
       }
       layer.assertAlive();
-      if (layer instanceof Linear && (layer.owner !== null || seen.has(layer))) {
-        throw new BackpropError('BAD_OPTION', `layers[${k}] (${layer}) already belongs to a network; create a new Linear`);
+      if (layer.parameters().length && (layer.owner !== null || seen.has(layer))) {
+        throw new BackpropError(
+          'BAD_OPTION',
+          `layers[${k}] (${layer}) already belongs to a network; create a new ${layer.kind.type}`,
+        );
       }
       seen.add(layer);
     });
@@ -321,15 +324,17 @@ export class Network {
     files.loadWeightsInto(this, source);
   }
 
-  /** Frees the network's WASM memory and that of its layers. */
+  /** Frees the network's WASM memory, that of its layers, and the state any optimizer keeps for its
+   *  parameters (those optimizers are disposed with it). */
   dispose(): void {
     if (!this.plan) return;
-    if (this.busy !== null)
+    if (this.busy !== null) {
       throw new BackpropError('BAD_STATE', `dispose() cannot run while ${this.busy} is training this network`);
+    }
     this.plan.dispose();
     this.plan = null;
     sessions.delete(this);
-    for (const layer of this.layers) layer.dispose();
+    for (const layer of this.layers) if (layer.owner === this) layer.release();
   }
 
   toString(): string {

@@ -95,7 +95,11 @@ export abstract class Optimizer<O extends Resolved = Resolved> {
     const bytes = optimizerTableOffset() + tableBytes + checkedBytes(`${kind.type}'s state`, stateFloats);
     this.block = new WasmBlock(checkedBytes(`${kind.type}'s state`, bytes, 1), this);
     this.writeBlock(tableBytes, slotCount, options);
+    // the state goes with the parameters: disposing their network (or layer) disposes this optimizer
+    this.detach = [...new Set(this.params.map((p) => p.owner))].map((layer) => layer.attachDependent(this));
   }
+
+  private readonly detach: (() => void)[];
 
   private writeBlock(tableBytes: number, slotCount: number, options: O): void {
     const base = this.block!.ptr;
@@ -200,10 +204,13 @@ export abstract class Optimizer<O extends Resolved = Resolved> {
     return this.block === null;
   }
 
-  /** Frees the optimizer's state (momentum buffers, moments); the parameters belong to their layers. */
+  /** Frees the optimizer's state (momentum buffers, moments); the parameters belong to their layers. Done
+   *  for you when the network of its parameters is disposed. */
   dispose(): void {
-    this.block?.free();
+    if (!this.block) return;
+    this.block.free();
     this.block = null;
+    this.detach.forEach((detach) => detach());
   }
 
   toString(): string {

@@ -22,6 +22,8 @@ interface WorkerHandle {
   post(message: ToWorker): void;
   onMessage(listener: (message: FromWorker) => void): void;
   onFailure(listener: (error: Error) => void): void;
+  /** Whether the worker keeps a Node process alive: only while it trains (an idle trainer does not). */
+  keepAlive(busy: boolean): void;
   terminate(): void;
 }
 
@@ -38,6 +40,7 @@ function startWorker(): WorkerHandle {
           if (code !== 0) l(new Error(`the training worker exited with code ${code}`));
         });
       },
+      keepAlive: (busy) => (busy ? worker.ref() : worker.unref()),
       terminate: () => {
         void worker.terminate();
       },
@@ -62,6 +65,7 @@ function startWorker(): WorkerHandle {
       });
       worker.addEventListener('messageerror', () => l(new Error('a message from the training worker could not be read')));
     },
+    keepAlive: () => {}, // a page's workers never keep anything alive
     terminate: () => {
       worker.terminate();
       URL.revokeObjectURL(url);
@@ -69,42 +73,66 @@ function startWorker(): WorkerHandle {
   };
 }
 
-/** Trains `network` in a worker thread. One fit at a time; terminate() ends the worker. */
+const ABORTED: History = { epochs: [], loss: [], valLoss: [], valAccuracy: [], stopReason: 'aborted', bestEpoch: 0 };
+
+/** Trains `network` in a worker thread. One fit at a time; while it runs, calls that would change the
+ *  network on this thread (trainStep, fit, loadWeights, dispose, …) are refused. An idle trainer does not
+ *  keep Node running; terminate() ends the worker. */
 export class Trainer {
   private worker: WorkerHandle | null;
-  private pending: { resolve: (h: History) => void; reject: (e: Error) => void; onEpochEnd?: (i: EpochInfo) => void } | null =
-    null;
+  private pending: {
+    resolve: (h: History) => void;
+    reject: (e: Error) => void;
+    onEpochEnd?: (i: EpochInfo) => void;
+    /** Ends the fit's hold on the network and its abort listener. */
+    finish: () => void;
+  } | null = null;
 
   constructor(readonly network: Network) {
     if (!(network instanceof Network)) throw new BackpropError('BAD_TYPE', `expected a Network, got ${describeValue(network)}`);
+    network.assertUsable('createTrainer()', 'read');
     this.worker = startWorker();
+    this.worker.keepAlive(false);
     this.worker.onMessage((message) => this.receive(message));
     this.worker.onFailure((error) => this.fail(new BackpropError('WORKER_FAILED', error.message)));
   }
 
   /** Trains a copy of the network in the worker, then loads the trained weights into `network`. The
-   *  optimizer starts fresh at every call. Resolves with the history. */
+   *  optimizer starts fresh at every call. Resolves with the history (at once, with no epochs, when the
+   *  signal is already aborted). */
   fit(x: unknown, y: unknown, options: TrainerFitOptions): Promise<History> {
     if (!this.worker) return Promise.reject(new BackpropError('DISPOSED', 'this Trainer has been terminated'));
     if (this.pending) return Promise.reject(new BackpropError('BAD_STATE', 'this Trainer is already running a fit()'));
     const { onEpochEnd, signal, ...workerOptions } = options ?? ({} as TrainerFitOptions);
     const worker = this.worker;
+    let release: () => void;
+    let network: Uint8Array;
+    try {
+      release = this.network.holdForTraining('a Trainer fit()');
+      network = this.network.save();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (signal?.aborted) {
+      release();
+      return Promise.resolve(structuredClone(ABORTED));
+    }
     return new Promise<History>((resolve, reject) => {
-      this.pending = { resolve, reject, onEpochEnd };
-      signal?.addEventListener('abort', () => worker.post({ type: 'stop' }), { once: true });
+      const stop = () => worker.post({ type: 'stop' });
+      signal?.addEventListener('abort', stop, { once: true });
+      const finish = () => {
+        signal?.removeEventListener('abort', stop);
+        release();
+        worker.keepAlive(false);
+      };
+      this.pending = { resolve, reject, onEpochEnd, finish };
       try {
         const { module, simd } = compiledCore();
-        worker.post({
-          type: 'fit',
-          core: module,
-          simd,
-          network: this.network.save(),
-          x: plain(x),
-          y: plain(y),
-          options: workerOptions,
-        });
+        worker.keepAlive(true);
+        worker.post({ type: 'fit', core: module, simd, network, x: plain(x), y: plain(y), options: workerOptions });
       } catch (error) {
         this.pending = null;
+        finish();
         reject(
           error instanceof BackpropError
             ? error
@@ -114,7 +142,7 @@ export class Trainer {
     });
   }
 
-  /** Ends the worker; a running fit() rejects. */
+  /** Ends the worker; a running fit() rejects and the network keeps the weights it had before it. */
   terminate(): void {
     this.worker?.terminate();
     this.worker = null;
@@ -129,6 +157,7 @@ export class Trainer {
       return;
     }
     this.pending = null;
+    pending.finish();
     if (message.type === 'error') {
       pending.reject(new BackpropError((message.code ?? 'WORKER_FAILED') as BackpropErrorCode, message.message));
       return;
@@ -144,6 +173,7 @@ export class Trainer {
   private fail(error: Error): void {
     const pending = this.pending;
     this.pending = null;
+    pending?.finish();
     pending?.reject(error);
   }
 }
