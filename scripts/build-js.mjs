@@ -21,5 +21,16 @@ const relaxedCoreExternal = {
     b.onResolve({ filter: /generated\/core-wasm-relaxed\.js$/ }, () => ({ path: './core-wasm-relaxed.cjs', external: true }));
   },
 };
-await build({ ...common, entryPoints: ['src/index.ts'], format: 'cjs', outfile: 'dist/index.cjs', plugins: [relaxedCoreExternal] });
-await build({ ...common, entryPoints: ['src/generated/core-wasm-relaxed.ts'], format: 'cjs', outfile: 'dist/core-wasm-relaxed.cjs' });
+await build({
+  ...common,
+  entryPoints: ['src/index.ts'],
+  format: 'cjs',
+  outfile: 'dist/index.cjs',
+  plugins: [relaxedCoreExternal],
+});
+await build({
+  ...common,
+  entryPoints: ['src/generated/core-wasm-relaxed.ts'],
+  format: 'cjs',
+  outfile: 'dist/core-wasm-relaxed.cjs',
+});
