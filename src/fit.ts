@@ -5,7 +5,7 @@
 import { type Ptr, WasmBlock, checkedBytes, getCore, writeI32 } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type MatrixInput, requireFiniteNumber, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
-import { type LossKernel, lossHasAccuracy, readResult, structBytes, writeStruct } from './kernel.js';
+import { type LossKernel, lossHasAccuracy, readResult, statusName, structBytes, writeStruct } from './kernel.js';
 import { Loss } from './losses.js';
 import { type Network, networkSession } from './network.js';
 import { type Optimizer } from './optimizers.js';
@@ -335,7 +335,7 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
       });
       const status = getCore().networkTrainEpochs(config);
       session.hold(0);
-      if (status !== 0) {
+      if (statusName(status) !== 'ok') {
         const result = readResult();
         throwForStatus(
           status,
