@@ -5,12 +5,12 @@ import { type CsvTable, csvData, csvKey, parseCsv, suggestTask } from './csv';
 import { PROBLEM_NAMES, type RawData, builtInData } from './datasets';
 import { renderEditor } from './editor';
 import { availableFeatures, defaultFeatures } from './features';
-import { type Gate, compareWithTrace, neuronGraph, sub, workedExample } from './gates';
+import { type Gate, compareWithTrace, neuronGraph, workedExample } from './gates';
 import { type Problem, buildProblem } from './problem';
 import type { FromWorker, NetSpec, Snapshot, StepReport, ToWorker } from './protocol';
 import {
   type ExplorerState, LIMITS, type OptimizerId, PROBLEMS, type ProblemId, type Task, decodeState, defaultState, encodeState,
-  isBuiltInClassification, sameRun, taskOf,
+  isBuiltInClassification, sameRun,
 } from './state';
 import { BackpropView, type Phase } from './views/backprop';
 import { classCss } from './views/colors';
@@ -23,7 +23,7 @@ import { PlaneView } from './views/plane';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const CSV_STORE = 'backprop-explorer.csv.';
-const DETAIL_INTERVAL_MS = 150;
+const DETAIL_INTERVAL_MS = 200;
 
 class Explorer {
   state: ExplorerState;
@@ -34,6 +34,7 @@ class Explorer {
   private generation = 0;
   private running = false;
   private pending = false;
+  private again = false;
   snapshot: Snapshot | null = null;
   private dirty = true;
   private detailDirty = true;
@@ -47,7 +48,10 @@ class Explorer {
   fps = 0;
   frames = 0;
   /** Milliseconds per draw (moving averages), of the live views and of the detail views. */
-  timing = { main: 0, detail: 0, parts: [] as number[] };
+  timing = { main: 0, detail: 0 };
+  private readonly visible = new Map<string, boolean>();
+  private readonly stale = new Set<string>();
+  private lastGrid: Snapshot | null = null;
   private fpsWindow = { frames: 0, since: performance.now() };
   notes: string[] = [];
   csvMessage = '';
@@ -81,6 +85,7 @@ class Explorer {
     this.worker.onerror = (event) => this.showError(`the training worker failed: ${event.message}`, null);
     this.bindControls();
     this.observeSizes();
+    this.observeVisibility();
     if (!this.rebuild()) {
       // a URL whose data cannot be built (a stored CSV that no longer fits): start from the defaults
       this.state = defaultState();
@@ -169,7 +174,8 @@ class Explorer {
       data: { trainX: p.trainX, trainY: p.trainY, testX: p.testX, testY: p.testY, gridX: p.grid.x, gridRows: p.grid.rows },
     });
     this.send({ type: 'speed', stepsPerSecond: s.speed });
-    this.pending = false;
+    this.pending = false; // an answer about the old run is dropped; this run is asked afresh
+    this.again = false;
     this.running = false;
     if (wasRunning && !this.phase) this.setRunning(true);
     else this.requestSnapshot();
@@ -187,10 +193,14 @@ class Explorer {
     this.worker.postMessage(message);
   }
 
+  /** Asks the worker for a snapshot; if one is on its way, asks again when it comes (it may predate a
+   *  change: a pause, another sample). */
   private requestSnapshot(): void {
-    if (this.pending) return;
+    if (this.pending) { this.again = true; return; }
     this.pending = true;
-    this.send({ type: 'frame', sample: this.state.sample, grid: true });
+    this.again = false;
+    // the plane's activations are only needed when a view that shows them is on screen
+    this.send({ type: 'frame', sample: this.state.sample, grid: !this.running || this.onScreen('plane') || this.onScreen('network') });
   }
 
   private setRunning(on: boolean): void {
@@ -219,7 +229,7 @@ class Explorer {
       $<HTMLButtonElement>('run').textContent = '▶ run';
       $<HTMLButtonElement>('run').classList.remove('primary');
       this.showError(`${message.error.code}: ${message.error.message}`, message.error.step);
-    } else if (this.running) {
+    } else if (this.running || this.again) {
       this.requestSnapshot();
     }
     if (!this.running) this.detailDirty = true;
@@ -307,15 +317,37 @@ class Explorer {
     return this.widths.get(id) ?? $(id).clientWidth;
   }
 
+  /** Whether a canvas is on screen (or near it). While training, only those are redrawn. */
+  private onScreen(id: string): boolean {
+    return this.visible.get(id) ?? true;
+  }
+
+  /** Draws a view when it is on screen or training is paused; else marks it to be drawn when it shows. */
+  private shows(id: string): boolean {
+    if (!this.running || this.onScreen(id)) return true;
+    this.stale.add(id);
+    return false;
+  }
+
   private drawMain(): void {
     const p = this.problem, s = this.state, snap = this.snapshot;
     const v = this.views;
-    v.plane.fit(this.width('output-panel') - 26);
-    v.plane.draw(p, snap, s.sample, s.showTest);
-    v.network.fit(this.width('network-box'), p, s.hidden);
-    v.network.draw(p, snap, s.hidden, { weight: s.weight, neuron: s.neuron }, this.hover);
-    v.loss.fit(this.width('output-panel') - 26);
-    v.loss.draw(snap, s.lossScale, s.stepScale);
+    // the grid of a snapshot taken while the views were off screen is missing: keep the last picture
+    const grid = snap?.grid ? snap : this.lastGrid;
+    if (snap?.grid) this.lastGrid = snap;
+    const withGrid = snap && grid && grid !== snap ? { ...snap, grid: grid.grid } : snap;
+    if (this.shows('plane')) {
+      v.plane.fit(this.width('output-panel') - 26);
+      v.plane.draw(p, withGrid, s.sample, s.showTest);
+    }
+    if (this.shows('network')) {
+      v.network.fit(this.width('network-box'), p, s.hidden);
+      v.network.draw(p, withGrid, s.hidden, { weight: s.weight, neuron: s.neuron }, this.hover);
+    }
+    if (this.shows('loss')) {
+      v.loss.fit(this.width('output-panel') - 26);
+      v.loss.draw(snap, s.lossScale, s.stepScale);
+    }
     this.updateTooltip();
     this.drawStatus();
     if (this.running) this.detailDirty = true;
@@ -343,8 +375,9 @@ class Explorer {
     const p = this.problem, s = this.state;
     const trace = snap.trace;
     const width = this.width('backprop-panel') - 26;
-    const tA = performance.now();
-    this.views.backprop.draw(width, trace, snap.params, s.weight, this.phase, this.phase === 'update' ? this.report : null, p.task === 'classification');
+    if (this.shows('backprop')) {
+      this.views.backprop.draw(width, trace, snap.params, s.weight, this.phase, this.phase === 'update' ? this.report : null, p.task === 'classification');
+    }
     this.weight = weightNumbers(trace, snap.params, s.weight, p.task);
     const context: FormulaContext = {
       inputName: this.nodeName(s.weight[0], s.weight[2]), outputName: this.nodeName(s.weight[0] + 1, s.weight[1]),
@@ -354,17 +387,14 @@ class Explorer {
     };
     $('formula').innerHTML = formulaHtml(this.weight, trace, snap.params, context);
     $('sample-text').innerHTML = this.sampleHtml(snap);
-    const tB = performance.now();
-    this.timing.parts = [tB - tA];
+    if (!this.shows('gates')) return;
     // the gate view: the worked example until a neuron is chosen
     if (s.neuron) {
       const [layer, index] = s.neuron;
       const graph = neuronGraph(trace, snap.params, layer, index, layer < s.hidden.length ? s.hidden[layer].activation : null, p.task);
       this.gateRoot = graph.root;
       this.gateCheck = compareWithTrace(graph, trace, layer, index);
-      const tC = performance.now();
       this.views.gates.draw(this.width('gate-panel') - 26, graph.root, `neuron ${index} of layer ${layer + 1}`);
-      this.timing.parts.push(performance.now() - tC);
       $('gate-notes').innerHTML = gateNotesHtml(graph.root) +
         `<p class="note">The gate graph computes in float64 from the trace's inputs and weights; it agrees with net.trace's float32 ∂L/∂z, ∂L/∂b and ∂L/∂w to a relative ${fmt(this.gateCheck, 2)}.</p>`;
     } else {
@@ -405,6 +435,17 @@ class Explorer {
     const w = Math.min(280, tip.offsetWidth);
     tip.style.left = `${Math.max(0, Math.min(box - w, at.x - w / 2))}px`;
     tip.style.top = `${at.y + 8}px`;
+  }
+
+  private observeVisibility(): void {
+    const observer = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        const id = e.target.id;
+        this.visible.set(id, e.isIntersecting);
+        if (e.isIntersecting && this.stale.delete(id)) this.dirty = this.detailDirty = true;
+      }
+    }, { rootMargin: '80px' });
+    for (const id of ['plane', 'network', 'loss', 'backprop', 'gates']) observer.observe($(id));
   }
 
   private observeSizes(): void {
@@ -493,7 +534,7 @@ class Explorer {
     options('w-in', Array.from({ length: widths[l] }, (_, k) => [String(k), this.nodeName(l, k)]), String(i));
     const neurons: [string, string][] = [['example', 'worked example: f = (x + y)·z']];
     for (let layer = 0; layer < widths.length - 1; layer++) {
-      for (let k = 0; k < widths[layer + 1]; k++) neurons.push([`${layer}.${k}`, `layer ${layer + 1}${layer === widths.length - 2 ? ' (output)' : ''}, neuron ${k}${sub(k) ? '' : ''}`]);
+      for (let k = 0; k < widths[layer + 1]; k++) neurons.push([`${layer}.${k}`, `layer ${layer + 1}${layer === widths.length - 2 ? ' (output)' : ''}, neuron ${k}`]);
     }
     options('neuron', neurons, s.neuron ? s.neuron.join('.') : 'example');
     const sample = $<HTMLInputElement>('sample');
@@ -734,7 +775,17 @@ const exposed = {
   get weight() { return app.weight; },
   get formulaText() { return $('formula').textContent; },
   get phase() { return app.phase; },
-  get report() { const r = app.report; return r ? { stepBefore: r.stepBefore, batchRows: r.batchRows, batchLoss: r.batchLoss } : null; },
+  /** The last step mode update, with the chosen weight before and after it and its batch gradient. */
+  get report() {
+    const r = app.report;
+    if (!r) return null;
+    const [l, o, i] = app.state.weight;
+    const j = o * (r.before[l].weight.length / r.before[l].bias.length) + i;
+    return {
+      stepBefore: r.stepBefore, batchRows: r.batchRows, batchLoss: r.batchLoss,
+      weight: { before: r.before[l].weight[j], after: r.after[l].weight[j], gradient: r.gradient[l].dLdW[j] },
+    };
+  },
   get gates() { return app.views.gates.numbers ? { ...app.views.gates.numbers, check: app.gateCheck } : null; },
   get gateNotes() { return $('gate-notes').textContent; },
   get geometry() {
@@ -744,4 +795,3 @@ const exposed = {
   problems: PROBLEMS.map((id) => ({ id, name: PROBLEM_NAMES[id] })),
 };
 (window as unknown as { __explorer: typeof exposed }).__explorer = exposed;
-void taskOf;

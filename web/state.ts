@@ -73,11 +73,6 @@ export function defaultState(): ExplorerState {
   };
 }
 
-export function taskOf(state: ExplorerState): Task {
-  if (state.problem === 'csv') return state.csv?.task ?? 'regression';
-  return state.problem === 'reg1d' || state.problem === 'plane' || state.problem === 'bumps' ? 'regression' : 'classification';
-}
-
 export function isBuiltInClassification(problem: ProblemId): boolean {
   return problem === 'circle' || problem === 'xor' || problem === 'gauss' || problem === 'spiral';
 }

@@ -58,6 +58,6 @@ export function drawAxes(
     surface.label((options.yTick ?? fmt)(v), box.x - 5, y - 6, { font, color: '#555', align: 'right', id: 'tick' });
     lastTop = y - 6;
   }
-  if (options.xLabel) surface.label(options.xLabel, box.x + box.w - 2, box.y + box.h + 16, { font, color: '#333', align: 'right', id: 'axis' });
+  if (options.xLabel) surface.label(options.xLabel, box.x + box.w, box.y + box.h + 17, { font, color: '#333', align: 'right', id: 'axis' });
   if (options.yLabel) surface.label(options.yLabel, box.x + 4, box.y + 3, { font, color: '#333', id: 'axis' });
 }

@@ -38,8 +38,6 @@ export function diverging(v: number): string {
   return DIVERGING_CSS[divergingIndex(v)];
 }
 
-export const NEGATIVE = '#b35806';
-export const POSITIVE = '#2166ac';
 export const NEUTRAL_WORD = (255 << 24) | (200 << 16) | (200 << 8) | 200;
 
 /** Okabe–Ito: orange, blue, reddish purple, bluish green, sky blue, vermillion, yellow, black. */

@@ -1,5 +1,5 @@
 // Numbers as the views print them: three significant digits, a real minus sign, exponents for the very
-// small and large. parseShown reads them back (tests compare what is shown with what was computed).
+// small and large.
 
 export function fmt(v: number, digits = 3): string {
   if (Number.isNaN(v)) return 'NaN';
@@ -11,10 +11,6 @@ export function fmt(v: number, digits = 3): string {
   else if (a >= 10 ** digits) text = v.toFixed(0);
   else text = String(Number(v.toPrecision(digits)));
   return text.replace(/-/g, '−');
-}
-
-export function parseShown(text: string): number {
-  return Number(text.replace(/−/g, '-').replace('∞', 'Infinity'));
 }
 
 /** A loss for the status line: more digits when small. */

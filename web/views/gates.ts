@@ -5,8 +5,8 @@ import { esc } from './formula';
 import { fmt } from './format';
 import { Surface } from './surface';
 
-const ROW = 34;
-const R = 14;
+/** Font sizes tried, largest first: a small graph is drawn large, a big one small enough to fit. */
+const SIZES = [16, 14, 12, 11, 10, 9, 8];
 const SYMBOLS: Record<string, string> = {
   add: '+', mul: '×', relu: 'max', leaky: 'lrelu', sigmoid: 'σ', tanh: 'tanh', identity: 'id', mse: '(·)²', ce: 'CE', rest: '…L',
 };
@@ -21,6 +21,9 @@ export interface GateNumbers {
 export class GateView {
   readonly surface: Surface;
   numbers: GateNumbers | null = null;
+  /** Gate radius and row height, proportional to the font size in use. */
+  private r = 14;
+  private row = 34;
 
   constructor(canvas: HTMLCanvasElement) {
     this.surface = new Surface(canvas);
@@ -31,17 +34,20 @@ export class GateView {
     const order = backward(root);
     const s = this.surface;
     let font = '', placed: Placed[] = [], total = 0;
-    for (const size of [10, 9, 8]) {
+    const leaves = order.filter((g) => !g.inputs.length).length;
+    for (const size of SIZES.filter((z) => leaves <= 6 || z <= 11)) {
       font = `${size}px ui-monospace, SFMono-Regular, Menlo, monospace`;
-      ({ placed, total } = this.layout(order, root, font));
+      this.r = Math.round(1.4 * size);
+      this.row = Math.round(3.4 * size);
+      ({ placed, total } = this.layout(order, root, font, size));
       if (total <= width) break;
     }
-    const rows = Math.max(...placed.map((p) => p.y)) + ROW;
+    const R = this.r;
+    const rows = Math.max(...placed.map((p) => p.y)) + this.row;
     s.resize(Math.max(width, total), rows + 6);
     const ctx = s.begin();
-    const byGate = new Map(placed.map((p) => [p.gate, p]));
     // wires: a horizontal run from each node (where its labels sit), then straight into its consumer
-    const labelW = this.labelWidths(placed, font);
+    const labelW = this.labelWidths(placed, font, root);
     for (const p of placed) {
       const consumer = placed.find((q) => q.gate.inputs.includes(p.gate));
       const startX = p.x + p.halfW, runEnd = startX + labelW[p.column] + 8;
@@ -78,7 +84,6 @@ export class GateView {
       s.label(`${p.gate === root ? `${p.gate.label}=` : ''}${fmt(p.gate.value)}`, startX, p.y - 2 - valueBox.h, { font, color: '#1d4f91', id: `${p.gate.label}:value` });
       s.label(fmt(p.gate.grad), startX, p.y + 2, { font, color: '#9a4a00', id: `${p.gate.label}:grad` });
     }
-    void byGate;
     this.numbers = { title, nodes: order.map((g) => ({ label: g.label, kind: g.kind, value: g.value, grad: g.grad, local: [...g.local] })) };
   }
 
@@ -93,17 +98,19 @@ export class GateView {
     ctx.textBaseline = 'alphabetic';
   }
 
-  private labelWidths(placed: Placed[], font: string): number[] {
+  private labelWidths(placed: Placed[], font: string, root: Gate): number[] {
     const widths: number[] = [];
     for (const p of placed) {
-      const w = Math.max(this.surface.measure(`${p.gate.label}=${fmt(p.gate.value)}`, font).w, this.surface.measure(fmt(p.gate.grad), font).w);
+      const value = `${p.gate === root ? `${p.gate.label}=` : ''}${fmt(p.gate.value)}`;
+      const w = Math.max(this.surface.measure(value, font).w, this.surface.measure(fmt(p.gate.grad), font).w);
       widths[p.column] = Math.max(widths[p.column] ?? 0, w);
     }
     return widths;
   }
 
   /** Columns by depth (a leaf sits just before the gate it feeds); rows in the order of the leaves. */
-  private layout(order: Gate[], root: Gate, font: string): { placed: Placed[]; total: number } {
+  private layout(order: Gate[], root: Gate, font: string, size: number): { placed: Placed[]; total: number } {
+    const R = this.r, ROW = this.row;
     const depth = new Map<Gate, number>();
     for (const g of order) depth.set(g, g.inputs.length ? 1 + Math.max(...g.inputs.map((i) => depth.get(i)!)) : 0);
     const consumer = new Map<Gate, Gate>();
@@ -120,18 +127,18 @@ export class GateView {
     };
     visit(root);
     const columns = Math.max(...order.map((g) => depth.get(g)!)) + 1;
-    const half = (g: Gate) => g.inputs.length ? [R, R] : [this.surface.measure(g.label, font).w / 2 + 6, 10];
+    const half = (g: Gate) => g.inputs.length ? [R, R] : [this.surface.measure(g.label, font).w / 2 + 0.6 * size, size];
     const proto: Placed[] = order.map((g) => {
       const [halfW, halfH] = half(g);
-      return { gate: g, column: depth.get(g)!, x: 0, y: 14 + (rowOf.get(g)! + 0.5) * ROW, halfW, halfH, leaf: !g.inputs.length };
+      return { gate: g, column: depth.get(g)!, x: 0, y: size + 4 + (rowOf.get(g)! + 0.5) * ROW, halfW, halfH, leaf: !g.inputs.length };
     });
-    const labelW = this.labelWidths(proto, font);
+    const labelW = this.labelWidths(proto, font, root);
     const halfOf = (c: number) => Math.max(...proto.filter((p) => p.column === c).map((p) => p.halfW), R);
     const xs: number[] = [];
     let x = 6 + halfOf(0);
     for (let c = 0; c < columns; c++) {
       xs[c] = x;
-      x += halfOf(c) + 4 + (labelW[c] ?? 0) + 22 + halfOf(c + 1);
+      x += halfOf(c) + 4 + (labelW[c] ?? 0) + 1.6 * size + halfOf(c + 1);
     }
     for (const p of proto) p.x = xs[p.column];
     const total = xs[columns - 1] + halfOf(columns - 1) + 4 + (labelW[columns - 1] ?? 0) + 12;

@@ -14,13 +14,13 @@ export class LossView {
   }
 
   fit(width: number): void {
-    this.surface.resize(width, Math.round(Math.max(150, Math.min(220, width * 0.42))));
+    this.surface.resize(width, Math.round(Math.max(170, Math.min(240, width * 0.5))));
   }
 
   draw(snapshot: Snapshot | null, scale: 'log' | 'linear', stepScale: 'log' | 'linear'): void {
     const s = this.surface;
     const ctx = s.begin();
-    const box = { x: 46, y: 8, w: s.width - 56, h: s.height - 30 };
+    const box = { x: 46, y: 24, w: s.width - 56, h: s.height - 58 };
     const h = snapshot?.history;
     if (!h || h.steps.length === 0) return;
     const log = scale === 'log';
@@ -66,14 +66,13 @@ export class LossView {
     ctx.restore();
     const legendFont = '11px system-ui, sans-serif';
     const train = `train ${fmt(snapshot.trainLoss, 4)}`, test = `test ${fmt(snapshot.testLoss, 4)}`;
-    const tw = s.measure(test, legendFont).w, rw = s.measure(train, legendFont).w;
-    const right = box.x + box.w - 6;
-    ctx.fillStyle = 'rgba(255,255,255,0.85)';
-    ctx.fillRect(right - tw - rw - 52, box.y + 3, tw + rw + 50, 18);
-    legendLine(ctx, right - tw - rw - 46, box.y + 12, '#b35806', []);
-    s.label(train, right - tw - rw - 26, box.y + 5, { font: legendFont, color: '#333', id: 'legend' });
-    legendLine(ctx, right - tw - 18, box.y + 12, '#2166ac', [4, 3]);
-    s.label(test, right - tw, box.y + 5, { font: legendFont, color: '#333', id: 'legend' });
+    const rw = s.measure(train, legendFont).w;
+    // the legend above the plot, with the latest values
+    const left = box.x;
+    legendLine(ctx, left, 11, '#b35806', []);
+    s.label(train, left + 20, 4, { font: legendFont, color: '#333', id: 'legend' });
+    legendLine(ctx, left + rw + 34, 11, '#2166ac', [4, 3]);
+    s.label(test, left + rw + 54, 4, { font: legendFont, color: '#333', id: 'legend' });
   }
 }
 

@@ -3,7 +3,7 @@
 import type { Problem } from '../problem';
 import type { Snapshot } from '../protocol';
 import { type Scale, drawAxes, linear } from './axes';
-import { DIVERGING_WORDS, classCss, diverging, divergingIndex, marker } from './colors';
+import { classCss, diverging, marker } from './colors';
 import { HeatmapAtlas, classWord, softmaxRow } from './heatmap';
 import { Surface } from './surface';
 
@@ -33,9 +33,9 @@ export class PlaneView {
 
   draw(problem: Problem, snapshot: Snapshot | null, sample: number, showTest: boolean): void {
     const s = this.surface;
-    const ctx = s.begin();
+    s.begin();
     const grid = problem.grid;
-    this.box = { x: 36, y: 6, w: s.width - 44, h: s.height - 30 };
+    this.box = { x: 36, y: 6, w: s.width - 44, h: s.height - 38 };
     const box = this.box;
     const [xd, yd] = grid.dims === 2 ? grid.domain : [grid.domain[0], this.targetDomain(problem)];
     this.sx = linear(xd[0], xd[1], box.x, box.x + box.w);
@@ -50,7 +50,6 @@ export class PlaneView {
       xLabel: grid.axisLabels[0],
       yLabel: grid.dims === 2 ? grid.axisLabels[1] : problem.task === 'regression' ? 'target' : 'probability',
     });
-    void ctx;
   }
 
   /** The training sample nearest to a point of the canvas (CSS px), if one is within 12 px. */
@@ -171,5 +170,3 @@ export class PlaneView {
     ctx.stroke();
   }
 }
-
-export { DIVERGING_WORDS, divergingIndex };

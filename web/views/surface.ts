@@ -140,13 +140,3 @@ export class Surface {
     };
   }
 }
-
-/** Whether a label box and a circle overlap (the circle's centre closer to the box than its radius). */
-export function boxHitsCircle(b: { x: number; y: number; w: number; h: number }, c: { x: number; y: number; r: number }): boolean {
-  const dx = Math.max(b.x - c.x, 0, c.x - (b.x + b.w)), dy = Math.max(b.y - c.y, 0, c.y - (b.y + b.h));
-  return dx * dx + dy * dy < c.r * c.r;
-}
-
-export function boxesOverlap(a: { x: number; y: number; w: number; h: number }, b: { x: number; y: number; w: number; h: number }): boolean {
-  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
-}
