@@ -2,20 +2,17 @@
 // training worker, and draws what the worker reports. Drawing happens in requestAnimationFrame; the
 // worker is asked for the next snapshot only once the last one has arrived.
 import { type CsvTable, csvData, csvKey, parseCsv, suggestTask } from './csv';
-import { PROBLEM_NAMES, type RawData, builtInData } from './datasets';
-import { renderEditor } from './editor';
+import { type RawData, builtInData } from './datasets';
+import { bindControls, syncControls } from './controls';
 import { availableFeatures, defaultFeatures } from './features';
 import { type Gate, compareWithTrace, neuronGraph, workedExample } from './gates';
 import { type Problem, buildProblem } from './problem';
 import type { FromWorker, NetSpec, Snapshot, StepReport, ToWorker } from './protocol';
-import {
-  type ExplorerState, LIMITS, type OptimizerId, PROBLEMS, type ProblemId, type Task, decodeState, defaultState, encodeState,
-  isBuiltInClassification, sameRun,
-} from './state';
+import { expose } from './expose';
+import { type ExplorerState, type OptimizerId, type ProblemId, type Task, decodeState, defaultState, encodeState, sameRun } from './state';
 import { BackpropView, type Phase } from './views/backprop';
-import { classCss } from './views/colors';
 import { fmt, fmtLoss } from './views/format';
-import { type FormulaContext, type WeightNumbers, esc, formulaHtml, weightNumbers } from './views/formula';
+import { type FormulaContext, type WeightNumbers, formulaHtml, sampleHtml, weightNumbers } from './views/formula';
 import { GateView, gateNotesHtml } from './views/gates';
 import { LossView } from './views/loss';
 import { type NetworkHit, NetworkView } from './views/network';
@@ -25,14 +22,14 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const CSV_STORE = 'backprop-explorer.csv.';
 const DETAIL_INTERVAL_MS = 200;
 
-class Explorer {
+export class Explorer {
   state: ExplorerState;
   problem!: Problem;
-  private raw!: RawData;
-  private csvTable: CsvTable | null = null;
+  raw!: RawData;
+  csvTable: CsvTable | null = null;
   private readonly worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   private generation = 0;
-  private running = false;
+  running = false;
   private pending = false;
   private again = false;
   snapshot: Snapshot | null = null;
@@ -83,7 +80,8 @@ class Explorer {
     }
     this.worker.onmessage = (event: MessageEvent<FromWorker>) => this.receive(event.data);
     this.worker.onerror = (event) => this.showError(`the training worker failed: ${event.message}`, null);
-    this.bindControls();
+    bindControls(this);
+    this.bindPointerAndKeys();
     this.observeSizes();
     this.observeVisibility();
     if (!this.rebuild()) {
@@ -104,13 +102,13 @@ class Explorer {
     const axesChanged = JSON.stringify(before.axes) !== JSON.stringify(next.axes);
     this.state = next;
     if (!sameRun(before, next) || axesChanged) {
-      if (!this.rebuild()) { this.state = before; this.syncControls(); }
+      if (!this.rebuild()) { this.state = before; syncControls(this); }
       return;
     }
     this.clampSelections();
     if (this.phase === 'update' && before.sample !== next.sample) { this.phase = 'forward'; this.report = null; this.syncPhaseButton(); }
     this.writeUrl();
-    this.syncControls();
+    syncControls(this);
     this.detailDirty = this.dirty = true;
     this.requestSnapshot();
   }
@@ -135,7 +133,7 @@ class Explorer {
     this.clampSelections();
     this.restart();
     this.writeUrl();
-    this.syncControls();
+    syncControls(this);
     return true;
   }
 
@@ -159,7 +157,7 @@ class Explorer {
   }
 
   /** A new run (generation) in the worker, from step 0. */
-  private restart(): void {
+  restart(): void {
     const wasRunning = this.running;
     this.generation++;
     this.snapshot = null;
@@ -203,13 +201,25 @@ class Explorer {
     this.send({ type: 'frame', sample: this.state.sample, grid: !this.running || this.onScreen('plane') || this.onScreen('network') });
   }
 
-  private setRunning(on: boolean): void {
+  toggleRunning(): void {
+    this.setRunning(!this.running);
+  }
+
+  /** The speed limit is not part of the run: the worker slows down, the same steps happen. */
+  setSpeed(speed: number | null): void {
+    this.send({ type: 'speed', stepsPerSecond: speed });
+    this.update({ speed });
+  }
+
+  setRunning(on: boolean): void {
     if (on && this.snapshot?.error) return;
     this.running = on;
     this.send({ type: on ? 'run' : 'pause' });
     const button = $<HTMLButtonElement>('run');
     button.textContent = on ? '❚❚ pause' : '▶ run';
     button.classList.toggle('primary', on);
+    // numbers that change five times a second are not read out; when paused, changes are
+    $('formula').setAttribute('aria-live', on ? 'off' : 'polite');
     this.requestSnapshot();
   }
 
@@ -245,13 +255,13 @@ class Explorer {
 
   private hideError(): void {
     $('error').hidden = true;
-    $<HTMLButtonElement>('run').disabled = false;
+    $<HTMLButtonElement>('run').disabled = this.phase !== null;
     $<HTMLButtonElement>('step').disabled = false;
   }
 
   // ---- step mode ---------------------------------------------------------------------------------------
 
-  private setStepMode(on: boolean): void {
+  setStepMode(on: boolean): void {
     if (on) {
       this.setRunning(false);
       this.phase = 'forward';
@@ -260,11 +270,12 @@ class Explorer {
       this.report = null;
     }
     $<HTMLInputElement>('stepmode').checked = on;
+    $<HTMLButtonElement>('run').disabled = on || Boolean(this.snapshot?.error);
     this.syncPhaseButton();
     this.detailDirty = true;
   }
 
-  private nextPhase(): void {
+  nextPhase(): void {
     if (!this.phase || this.snapshot?.error) return;
     if (this.phase === 'forward') this.phase = 'backward';
     else if (this.phase === 'backward') {
@@ -386,7 +397,7 @@ class Explorer {
       lossBefore: this.cycle?.trace?.loss ?? null, lossAfter: this.report && this.snapshot?.step !== this.cycle?.step ? this.snapshot?.trace?.loss ?? null : null,
     };
     $('formula').innerHTML = formulaHtml(this.weight, trace, snap.params, context);
-    $('sample-text').innerHTML = this.sampleHtml(snap);
+    $('sample-text').innerHTML = sampleHtml(this.problem, snap, this.phase, this.report !== null);
     if (!this.shows('gates')) return;
     // the gate view: the worked example until a neuron is chosen
     if (s.neuron) {
@@ -405,23 +416,11 @@ class Explorer {
     }
   }
 
-  private nodeName(column: number, index: number): string {
+  nodeName(column: number, index: number): string {
     const p = this.problem;
     if (column === 0) return `input ${p.features[index]?.label ?? index}`;
     if (column === this.state.hidden.length + 1) return p.task === 'classification' ? `output ${index} (${p.classNames[index]})` : 'the output ŷ';
     return `neuron ${index} of layer ${column}`;
-  }
-
-  private sampleHtml(snap: Snapshot): string {
-    const p = this.problem, t = snap.trace!;
-    const row = p.train[t.sample];
-    const raw = Array.from({ length: p.raw.columns.length }, (_, c) => `${esc(p.raw.columns[c])} = ${fmt(p.raw.inputs[row * p.raw.columns.length + c])}`).join(', ');
-    const target = p.task === 'classification'
-      ? `class ${t.target} <span style="color:${classCss(t.target)}">■</span> (${esc(p.classNames[t.target] ?? '')})`
-      : `${fmt(p.raw.targets[row])} (standardised ${fmt(t.target)})`;
-    const predicted = p.task === 'classification' ? `logits ${Array.from(t.output, (v) => fmt(v)).join(', ')}` : `ŷ = ${fmt(t.output[0])} (${fmt(t.output[0] * p.targetStd + p.targetMean)})`;
-    const phase = this.phase ? ` Step mode, <b>${this.phase}</b> phase${this.phase === 'update' && !this.report ? ' (waiting for the step)' : ''}.` : '';
-    return `Training sample ${t.sample} of ${p.train.length}: ${raw} → target ${target}; ${predicted}; loss ${fmt(t.loss, 4)} (${p.task === 'classification' ? 'cross-entropy' : 'squared error'}), at step ${snap.step.toLocaleString('en-US')}.${phase}`;
   }
 
   private updateTooltip(): void {
@@ -459,127 +458,6 @@ class Explorer {
 
   // ---- controls ----------------------------------------------------------------------------------------
 
-  private syncControls(): void {
-    const s = this.state, p = this.problem;
-    const set = (id: string, value: string) => { const el = $<HTMLInputElement | HTMLSelectElement>(id); if (el.value !== value) el.value = value; };
-    set('problem', s.problem);
-    set('classes', String(s.classes));
-    $<HTMLSelectElement>('classes').disabled = !isBuiltInClassification(s.problem);
-    set('noise', String(s.noise));
-    $('noise-out').textContent = String(s.noise);
-    $<HTMLInputElement>('noise').disabled = s.problem === 'csv';
-    set('train', String(s.trainPercent));
-    $('train-out').textContent = `${s.trainPercent}%  (${p.train.length} train, ${p.test.length} test)`;
-    set('lr', String(s.lr));
-    set('optimizer', s.optimizer);
-    set('batch', String(s.batchSize));
-    set('l2', String(s.l2));
-    set('seed', String(s.seed));
-    $<HTMLInputElement>('show-test').checked = s.showTest;
-    for (const r of document.querySelectorAll<HTMLInputElement>('input[name=scale]')) r.checked = r.value === s.lossScale;
-    for (const r of document.querySelectorAll<HTMLInputElement>('input[name=steps]')) r.checked = r.value === s.stepScale;
-    set('speed', s.speed === null ? 'max' : String(s.speed));
-    this.renderFeatures();
-    renderEditor($('editor'), s.hidden, (hidden) => this.update({ hidden }));
-    this.renderPickers();
-    this.renderCsvControls();
-    $('data-note').textContent = [this.problem.raw.description + '.', ...this.notes].join(' ');
-    $('plane-legend').innerHTML = this.legendHtml();
-  }
-
-  private renderFeatures(): void {
-    const box = $('features');
-    const available = availableFeatures(this.state.problem, this.raw, this.state.problem === 'csv' ? this.csvIds() : []);
-    const key = available.map((f) => f.id).join() + '|' + this.state.features.join();
-    if (box.dataset.key === key) return;
-    box.dataset.key = key;
-    const legend = box.querySelector('legend')!;
-    box.replaceChildren(legend);
-    for (const f of available) {
-      const label = document.createElement('label');
-      const input = document.createElement('input');
-      input.type = 'checkbox';
-      input.value = f.id;
-      input.checked = this.state.features.includes(f.id);
-      input.onchange = () => {
-        const chosen = available.filter((g) => g.id === f.id ? input.checked : this.state.features.includes(g.id)).map((g) => g.id);
-        if (chosen.length === 0 || chosen.length > LIMITS.features) { input.checked = !input.checked; return; }
-        this.update({ features: chosen });
-      };
-      label.append(input, ` ${f.label}`);
-      box.append(label);
-    }
-  }
-
-  private csvIds(): string[] {
-    const target = this.state.csv ? Number(this.state.csv.target.slice(1)) : -1;
-    return (this.csvTable?.names ?? []).map((_, k) => k).filter((k) => k !== target).map((k) => `c${k}`);
-  }
-
-  private renderPickers(): void {
-    const s = this.state, p = this.problem;
-    const widths = [p.features.length, ...s.hidden.map((h) => h.units), p.outputs];
-    const options = (id: string, items: [string, string][], value: string) => {
-      const el = $<HTMLSelectElement>(id);
-      const key = items.map((i) => i.join(':')).join('|');
-      if (el.dataset.key !== key) {
-        el.dataset.key = key;
-        el.replaceChildren(...items.map(([v, t]) => new Option(t, v)));
-      }
-      el.value = value;
-    };
-    const [l, o, i] = s.weight;
-    options('w-layer', widths.slice(1).map((_, k) => [String(k), `${k + 1}${k === widths.length - 2 ? ' (output)' : ''}`]), String(l));
-    options('w-out', Array.from({ length: widths[l + 1] }, (_, k) => [String(k), this.nodeName(l + 1, k)]), String(o));
-    options('w-in', Array.from({ length: widths[l] }, (_, k) => [String(k), this.nodeName(l, k)]), String(i));
-    const neurons: [string, string][] = [['example', 'worked example: f = (x + y)·z']];
-    for (let layer = 0; layer < widths.length - 1; layer++) {
-      for (let k = 0; k < widths[layer + 1]; k++) neurons.push([`${layer}.${k}`, `layer ${layer + 1}${layer === widths.length - 2 ? ' (output)' : ''}, neuron ${k}`]);
-    }
-    options('neuron', neurons, s.neuron ? s.neuron.join('.') : 'example');
-    const sample = $<HTMLInputElement>('sample');
-    sample.max = String(p.train.length - 1);
-    if (sample.value !== String(s.sample)) sample.value = String(s.sample);
-  }
-
-  private renderCsvControls(): void {
-    const table = this.csvTable;
-    const target = $<HTMLSelectElement>('csv-target');
-    const names = table?.names ?? [];
-    const key = names.join('|');
-    if (target.dataset.key !== key) {
-      target.dataset.key = key;
-      target.replaceChildren(...names.map((n, k) => new Option(n, `c${k}`)));
-    }
-    const csv = this.state.problem === 'csv' ? this.state.csv : null;
-    target.disabled = !csv;
-    $<HTMLSelectElement>('csv-task').disabled = !csv;
-    if (csv) { target.value = csv.target; $<HTMLSelectElement>('csv-task').value = csv.task; }
-    const features = this.problem.features;
-    const axisOptions = features.filter((f) => f.column !== null).map((f) => new Option(f.label, f.id));
-    for (const [id, k] of [['axis-x', 0], ['axis-y', 1]] as const) {
-      const el = $<HTMLSelectElement>(id);
-      el.replaceChildren(...axisOptions.map((o) => new Option(o.text, o.value)));
-      el.disabled = !csv || axisOptions.length < 2;
-      const current = this.problem.grid.axes[k];
-      const f = features.find((g) => g.column === current);
-      if (f) el.value = f.id;
-    }
-  }
-
-  private legendHtml(): string {
-    const p = this.problem;
-    const test = this.state.showTest ? ' Test points have a black outline, training points a white one.' : '';
-    if (p.task === 'classification') {
-      const shapes = ['●', '■', '▲', '◆'];
-      const classes = p.classNames.map((n, k) => `<span style="color:${classCss(k)}">${shapes[k % 4]}</span> ${esc(n)}`).join(' &nbsp; ');
-      return `${classes}. The background is the predicted class${p.classes === 2 ? ' (orange ↔ blue by probability)' : ', paler where unsure'}.${test}`;
-    }
-    return p.grid.dims === 2
-      ? `Colour: the predicted (background) and true (points) target, orange low ↔ blue high.${test}`
-      : `Points: the data (hollow: test); line: the network's prediction.`;
-  }
-
   private setCsvMessage(text: string): void {
     this.csvMessage = text;
     const el = $('csv-message');
@@ -603,80 +481,23 @@ class Explorer {
       ...this.state, problem: 'csv', csv: { key, target: `c${target}`, task }, axes: null,
       features: defaultFeatures('csv', availableFeatures('csv', made.value.data, made.value.ids)),
     };
-    if (!this.rebuild()) { this.csvTable = previous.table; this.state = previous.state; this.syncControls(); return false; }
+    if (!this.rebuild()) { this.csvTable = previous.table; this.state = previous.state; syncControls(this); return false; }
     store(key, text);
     this.setCsvMessage('');
     return true;
   }
 
-  private changeCsv(target: string, task: Task): void {
+  changeCsv(target: string, task: Task): void {
     if (!this.csvTable || !this.state.csv) return;
     const made = csvData(this.csvTable, Number(target.slice(1)), task);
-    if (!made.ok) { this.setCsvMessage(`Not changed: ${made.message}.`); this.syncControls(); return; }
+    if (!made.ok) { this.setCsvMessage(`Not changed: ${made.message}.`); syncControls(this); return; }
     this.setCsvMessage('');
     const features = defaultFeatures('csv', availableFeatures('csv', made.value.data, made.value.ids));
     this.update({ csv: { ...this.state.csv, target, task }, features, axes: null });
   }
 
-  private bindControls(): void {
-    const on = (id: string, event: string, handler: (el: HTMLInputElement) => void) => $(id).addEventListener(event, () => handler($<HTMLInputElement>(id)));
-    on('run', 'click', () => this.setRunning(!this.running));
-    on('step', 'click', () => this.step());
-    on('reset', 'click', () => this.restart());
-    on('error-reset', 'click', () => this.restart());
-    on('stepmode', 'change', (el) => this.setStepMode(el.checked));
-    on('phase', 'click', () => this.nextPhase());
-    on('problem', 'change', (el) => this.chooseProblem(el.value as ProblemId));
-    on('classes', 'change', (el) => this.update({ classes: Number(el.value) }));
-    on('noise', 'input', (el) => { $('noise-out').textContent = el.value; });
-    on('noise', 'change', (el) => this.update({ noise: Number(el.value) }));
-    on('train', 'change', (el) => this.update({ trainPercent: Number(el.value) }));
-    const number = (id: string, lo: number, hi: number, integer: boolean, apply: (v: number) => Partial<ExplorerState>) => on(id, 'change', (el) => {
-      const v = Number(el.value);
-      if (el.value === '' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) {
-        el.setCustomValidity(`expected ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}]`);
-        el.reportValidity();
-        return;
-      }
-      el.setCustomValidity('');
-      this.update(apply(v));
-    });
-    number('lr', ...LIMITS.lr, false, (lr) => ({ lr }));
-    number('batch', 1, LIMITS.batchSize, true, (batchSize) => ({ batchSize }));
-    number('l2', ...LIMITS.l2, false, (l2) => ({ l2 }));
-    number('seed', ...LIMITS.seed, true, (seed) => ({ seed }));
-    on('reseed', 'click', () => this.update({ seed: Math.floor(Math.random() * 100000) }));
-    on('optimizer', 'change', (el) => this.update({ optimizer: el.value as OptimizerId }));
-    on('show-test', 'change', (el) => this.update({ showTest: el.checked }));
-    for (const r of document.querySelectorAll<HTMLInputElement>('input[name=scale]')) r.addEventListener('change', () => this.update({ lossScale: r.value as 'log' | 'linear' }));
-    for (const r of document.querySelectorAll<HTMLInputElement>('input[name=steps]')) r.addEventListener('change', () => this.update({ stepScale: r.value as 'log' | 'linear' }));
-    on('speed', 'change', (el) => {
-      const speed = el.value === 'max' ? null : Number(el.value);
-      this.send({ type: 'speed', stepsPerSecond: speed });
-      this.update({ speed });
-    });
-    number('sample', 0, 1e6, true, (sample) => ({ sample }));
-    on('sample-prev', 'click', () => this.update({ sample: (this.state.sample - 1 + this.problem.train.length) % this.problem.train.length }));
-    on('sample-next', 'click', () => this.update({ sample: (this.state.sample + 1) % this.problem.train.length }));
-    on('w-layer', 'change', (el) => this.update({ weight: [Number(el.value), 0, 0] }));
-    on('w-out', 'change', (el) => this.update({ weight: [this.state.weight[0], Number(el.value), this.state.weight[2]] }));
-    on('w-in', 'change', (el) => this.update({ weight: [this.state.weight[0], this.state.weight[1], Number(el.value)] }));
-    on('neuron', 'change', (el) => this.update({ neuron: el.value === 'example' ? null : (el.value.split('.').map(Number) as [number, number]) }));
-    on('csv-load', 'click', () => this.loadCsv($<HTMLTextAreaElement>('csv-text').value));
-    on('csv-file', 'change', (el) => { const f = el.files?.[0]; if (f) void this.readFile(f); });
-    on('csv-target', 'change', (el) => this.changeCsv(el.value, this.state.csv?.task ?? 'regression'));
-    on('csv-task', 'change', (el) => this.changeCsv(this.state.csv?.target ?? 'c0', el.value as Task));
-    const axes = () => this.update({ axes: [$<HTMLSelectElement>('axis-x').value, $<HTMLSelectElement>('axis-y').value] });
-    on('axis-x', 'change', axes);
-    on('axis-y', 'change', axes);
-    // a file dropped anywhere on the page
-    document.addEventListener('dragover', (e) => { e.preventDefault(); });
-    document.addEventListener('drop', (e) => {
-      e.preventDefault();
-      const f = e.dataTransfer?.files?.[0];
-      if (f) void this.readFile(f);
-      else { const text = e.dataTransfer?.getData('text/plain'); if (text) { $<HTMLTextAreaElement>('csv-text').value = text; this.loadCsv(text); } }
-    });
+  /** The canvases (hover, click) and the keyboard shortcuts. */
+  private bindPointerAndKeys(): void {
     // the network: hover for live values, click to choose a weight or a neuron
     const canvas = $<HTMLCanvasElement>('network');
     const point = (e: MouseEvent) => { const r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top] as const; };
@@ -701,14 +522,14 @@ class Explorer {
     });
   }
 
-  private step(): void {
+  step(): void {
     if (this.phase) { this.nextPhase(); return; }
     this.setRunning(false);
     this.send({ type: 'step', count: 1, report: false });
     this.requestSnapshot();
   }
 
-  private chooseProblem(problem: ProblemId): void {
+  chooseProblem(problem: ProblemId): void {
     if (problem === 'csv') {
       if (this.csvTable && this.state.csv) { this.update({ problem: 'csv', features: [] }); return; }
       $<HTMLSelectElement>('problem').value = this.state.problem;
@@ -722,7 +543,7 @@ class Explorer {
     this.update({ problem, features, axes: null, csv: problem === this.state.problem ? this.state.csv : null, noise: problem === 'reg1d' && this.state.problem !== 'reg1d' ? fallback.noise : this.state.noise });
   }
 
-  private async readFile(file: File): Promise<void> {
+  async readFile(file: File): Promise<void> {
     if (file.size > 50_000_000) { this.setCsvMessage(`This file was not loaded: ${file.name} is ${(file.size / 1e6).toFixed(0)} MB; the explorer takes CSVs up to 100,000 rows.`); return; }
     const text = await file.text();
     $<HTMLTextAreaElement>('csv-text').value = text.length > 200_000 ? text.slice(0, 200_000) + '\n…' : text;
@@ -740,58 +561,5 @@ function store(key: string, text: string): void {
   try { localStorage.setItem(CSV_STORE + key, text); } catch { /* full or blocked: the CSV works, the link will not restore it */ }
 }
 
-// ---- for tests and the curious: what is on the page, as numbers -------------------------------------------
-
 const app = new Explorer();
-const exposed = {
-  app,
-  get ready() { return app.snapshot !== null && app.snapshot.trace !== null; },
-  get state() { return JSON.parse(JSON.stringify(app.state)) as ExplorerState; },
-  get query() { return location.search.slice(1); },
-  get step() { return app.snapshot?.step ?? 0; },
-  get running() { return app.snapshot?.running ?? false; },
-  get fps() { return app.fps; },
-  get timing() { return { ...app.timing }; },
-  get frames() { return app.frames; },
-  get stepsPerSecond() { return app.snapshot?.stepsPerSecond ?? 0; },
-  get trainLoss() { return app.snapshot?.trainLoss ?? NaN; },
-  get testLoss() { return app.snapshot?.testLoss ?? NaN; },
-  get evalStep() { return app.snapshot?.evalStep ?? 0; },
-  get accuracy() { return app.snapshot ? { train: app.snapshot.trainAccuracy, test: app.snapshot.testAccuracy } : null; },
-  get history() { const h = app.snapshot?.history; return h ? { length: h.steps.length, stride: h.stride, first: { step: h.steps[0], train: h.train[0], test: h.test[0] }, lastStep: h.steps[h.steps.length - 1] } : null; },
-  get workerCosts() { return app.snapshot?.costs ?? null; },
-  get wasmBytes() { return app.snapshot?.wasmBytes ?? 0; },
-  get error() { return app.snapshot?.error ?? null; },
-  get errorShown() { return $('error').hidden ? null : $('error-text').textContent; },
-  get csvMessage() { return app.csvMessage; },
-  get problem() { const p = app.problem; return { task: p.task, classes: p.classes, train: p.train.length, test: p.test.length, features: p.features.map((f) => f.id), dims: p.grid.dims, description: p.raw.description }; },
-  get net() { return { inFeatures: app.problem.features.length, hidden: app.state.hidden, outFeatures: app.problem.outputs, loss: app.problem.task === 'classification' ? 'CrossEntropyLoss' : 'MSELoss' }; },
-  get params() { return app.snapshot?.params.map((p) => ({ weight: Array.from(p.weight), bias: Array.from(p.bias) })) ?? null; },
-  get sample() {
-    const t = app.snapshot?.trace;
-    return t ? { index: t.sample, x: Array.from(t.x), target: t.target, loss: t.loss, output: Array.from(t.output) } : null;
-  },
-  get backprop() { return app.views.backprop.numbers; },
-  get weight() { return app.weight; },
-  get formulaText() { return $('formula').textContent; },
-  get phase() { return app.phase; },
-  /** The last step mode update, with the chosen weight before and after it and its batch gradient. */
-  get report() {
-    const r = app.report;
-    if (!r) return null;
-    const [l, o, i] = app.state.weight;
-    const j = o * (r.before[l].weight.length / r.before[l].bias.length) + i;
-    return {
-      stepBefore: r.stepBefore, batchRows: r.batchRows, batchLoss: r.batchLoss,
-      weight: { before: r.before[l].weight[j], after: r.after[l].weight[j], gradient: r.gradient[l].dLdW[j] },
-    };
-  },
-  get gates() { return app.views.gates.numbers ? { ...app.views.gates.numbers, check: app.gateCheck } : null; },
-  get gateNotes() { return $('gate-notes').textContent; },
-  get geometry() {
-    const v = app.views;
-    return { network: v.network.surface.exported(), backprop: v.backprop.surface.exported(), gates: v.gates.surface.exported(), plane: v.plane.surface.exported(), loss: v.loss.surface.exported() };
-  },
-  problems: PROBLEMS.map((id) => ({ id, name: PROBLEM_NAMES[id] })),
-};
-(window as unknown as { __explorer: typeof exposed }).__explorer = exposed;
+expose(app);

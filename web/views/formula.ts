@@ -1,9 +1,11 @@
 // One weight's gradient spelled out with its numbers, all read from net.trace of the sample:
 //   ∂L/∂w = a_in · ∂L/∂z_out,   ∂L/∂z_out = σ′(z_out) · Σ_k w_k · ∂L/∂z_k   (over the next layer)
 // and, in the step mode, the forward sum before it and the update after it.
-import type { ParamsView, SampleTrace, StepReport } from '../protocol';
+import type { Problem } from '../problem';
+import type { ParamsView, SampleTrace, Snapshot, StepReport } from '../protocol';
 import type { OptimizerId, Task } from '../state';
 import type { Phase } from './backprop';
+import { classCss } from './colors';
 import { fmt } from './format';
 
 export interface WeightNumbers {
@@ -115,4 +117,17 @@ function updateHtml(num: WeightNumbers, c: FormulaContext): string {
   }
   const loss = c.lossBefore !== null && c.lossAfter !== null ? ` The sample's loss went ${n(c.lossBefore)} → ${n(c.lossAfter)}.` : '';
   return `<p class="eq">Update on a batch of ${r.batchRows} (batch loss ${n(r.batchLoss)}): w ${n(before)} → ${n(after)} (Δw = ${n(after - before)}). ${rule}.${loss}</p>`;
+}
+
+/** The line about the traced sample: its raw inputs, target, prediction and loss. */
+export function sampleHtml(p: Problem, snap: Snapshot, phase: Phase | null, hasReport: boolean): string {
+  const t = snap.trace!;
+  const row = p.train[t.sample];
+  const raw = Array.from({ length: p.raw.columns.length }, (_, c) => `${esc(p.raw.columns[c])} = ${fmt(p.raw.inputs[row * p.raw.columns.length + c])}`).join(', ');
+  const target = p.task === 'classification'
+    ? `class ${t.target} <span style="color:${classCss(t.target)}">■</span> (${esc(p.classNames[t.target] ?? '')})`
+    : `${fmt(p.raw.targets[row])} (standardised ${fmt(t.target)})`;
+  const predicted = p.task === 'classification' ? `logits ${Array.from(t.output, (v) => fmt(v)).join(', ')}` : `ŷ = ${fmt(t.output[0])} (${fmt(t.output[0] * p.targetStd + p.targetMean)})`;
+  const mode = phase ? ` Step mode, <b>${phase}</b> phase${phase === 'update' && !hasReport ? ' (waiting for the step)' : ''}.` : '';
+  return `Training sample ${t.sample} of ${p.train.length}: ${raw} → target ${target}; ${predicted}; loss ${fmt(t.loss, 4)} (${p.task === 'classification' ? 'cross-entropy' : 'squared error'}), at step ${snap.step.toLocaleString('en-US')}.${mode}`;
 }
