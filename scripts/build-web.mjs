@@ -7,7 +7,7 @@ const out = process.argv[2] ?? 'web-dist';
 mkdirSync(out, { recursive: true });
 await build({
   entryPoints: { explorer: 'web/explorer.ts', worker: 'web/worker.ts' },
-  bundle: true, format: 'esm', target: 'es2022', outdir: out, logLevel: 'warning', sourcemap: 'linked',
+  bundle: true, format: 'esm', target: 'es2022', outdir: out, logLevel: 'warning', sourcemap: 'linked', minify: true,
 });
 for (const file of ['index.html', 'explorer.css', 'favicon.svg']) copyFileSync(`web/${file}`, `${out}/${file}`);
 console.log(`built the backprop explorer into ${out}/`);

@@ -94,7 +94,7 @@ export function syncControls(app: Explorer): void {
   renderEditor($('editor'), s.hidden, (hidden) => app.update({ hidden }));
   renderPickers(app);
   renderCsvControls(app);
-  $('data-note').textContent = [app.problem.raw.description + '.', ...app.notes].join(' ');
+  $('data-note').textContent = [app.problem.raw.description + '.', ...app.problemNotes, ...app.urlNotes].join(' ');
   $('plane-legend').innerHTML = legendHtml(app);
 }
 

@@ -50,7 +50,9 @@ export class Explorer {
   private readonly stale = new Set<string>();
   private lastGrid: Snapshot | null = null;
   private fpsWindow = { frames: 0, since: performance.now() };
-  notes: string[] = [];
+  /** What the page says about the URL it was opened with (kept), and about the problem (per rebuild). */
+  urlNotes: string[] = [];
+  problemNotes: string[] = [];
   csvMessage = '';
 
   readonly views = {
@@ -67,13 +69,13 @@ export class Explorer {
   constructor() {
     const { state, ignored } = decodeState(location.search);
     this.state = state;
-    if (ignored.length) this.notes.push(`Ignored in the URL: ${ignored.join('; ')}.`);
+    if (ignored.length) this.urlNotes.push(`Ignored in the URL: ${ignored.join('; ')}.`);
     if (state.problem === 'csv' && state.csv) {
       const text = readStored(state.csv.key);
       const table = text === null ? null : parseCsv(text);
       if (table?.ok) this.csvTable = table.value;
       else {
-        this.notes.push('This link uses a CSV that is not stored in this browser: paste or drop it again. Showing the 1-D regression meanwhile.');
+        this.urlNotes.push('This link uses a CSV that is not stored in this browser: paste or drop it again. Showing the 1-D regression meanwhile.');
         const fallback = defaultState();
         Object.assign(this.state, { problem: fallback.problem, csv: null, features: fallback.features, axes: null });
       }
@@ -129,7 +131,7 @@ export class Explorer {
     this.raw = raw;
     this.problem = built.problem;
     this.state = { ...this.state, features: built.features };
-    if (built.notes.length) this.notes.push(...built.notes);
+    this.problemNotes = built.notes;
     this.clampSelections();
     this.restart();
     this.writeUrl();
@@ -214,6 +216,7 @@ export class Explorer {
   setRunning(on: boolean): void {
     if (on && this.snapshot?.error) return;
     this.running = on;
+    if (on) this.fpsWindow = { frames: 0, since: performance.now() }; // fps measures training frames only
     this.send({ type: on ? 'run' : 'pause' });
     const button = $<HTMLButtonElement>('run');
     button.textContent = on ? '❚❚ pause' : '▶ run';

@@ -1,4 +1,4 @@
-// The explorer's training worker: trains the run with net.trainStep in slices of ~20 ms and, when the page
+// The explorer's training worker: trains the run with net.trainStep in slices of ~16 ms and, when the page
 // asks, answers with a snapshot (weights, losses, the plane's activations, net.trace of the chosen sample).
 // The page asks for the next snapshot only when it has the last one, so nothing piles up.
 import { BackpropError, Linear, init, memoryStats, type Loss, type Network, type Optimizer } from 'backprop-wasm';
@@ -31,6 +31,9 @@ interface Run {
 
 interface Evaluated { loss: number; accuracy: number | null }
 
+/** Values per target row: a class index, or one value per output. */
+const targetWidth = (spec: NetSpec) => (spec.task === 'classification' ? 1 : spec.outFeatures);
+
 const scope = self as unknown as {
   postMessage(message: FromWorker, transfer: Transferable[]): void;
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
@@ -38,7 +41,6 @@ const scope = self as unknown as {
 
 let run: Run | null = null;
 let running = false;
-let frameRequest: { sample: number; grid: boolean } | null = null;
 let rate = { steps: 0, since: 0, perSecond: 0 };
 /** An optional limit on steps per second, for watching training slowly; null trains at full speed. */
 let speed: { limit: number | null; allowance: number; last: number } = { limit: null, allowance: 0, last: 0 };
@@ -51,9 +53,9 @@ function configure(generation: number, spec: NetSpec, train: TrainSpec, data: Da
   }
   running = false;
   const net = buildNetwork(spec, train.seed);
-  const rows = data.trainY.length / (spec.task === 'classification' ? 1 : spec.outFeatures);
+  const yWidth = targetWidth(spec);
+  const rows = data.trainY.length / yWidth;
   const batch = Math.min(train.batchSize, rows);
-  const yWidth = spec.task === 'classification' ? 1 : spec.outFeatures;
   run = {
     generation, net, probe: new GridProbe(net), linears: net.layers.filter((l): l is Linear => l instanceof Linear),
     loss: buildLoss(spec), optimizer: buildOptimizer(net, train), spec, data,
@@ -88,8 +90,7 @@ function evaluation(r: Run): NonNullable<Run['evaluation']> {
 function nextBatch(r: Run): [Float32Array, Float32Array | Int32Array] {
   const rows = r.schedule.peek();
   if (rows === null) return [r.data.trainX, r.data.trainY];
-  const yWidth = r.spec.task === 'classification' ? 1 : r.spec.outFeatures;
-  return gather(rows, r.data.trainX, r.data.trainY, r.spec.inFeatures, yWidth, r.xBuffer, r.yBuffer);
+  return gather(rows, r.data.trainX, r.data.trainY, r.spec.inFeatures, targetWidth(r.spec), r.xBuffer, r.yBuffer);
 }
 
 /** One step; on a NaN/Infinity the library has left the network as it was, and the run stops there. */
@@ -123,9 +124,8 @@ const costs = { step: 0.01, evaluation: 0, snapshot: 0 };
 const params = (r: Run): ParamsView[] => r.linears.map((l) => ({ weight: l.weight.slice(), bias: l.bias!.slice() }));
 
 function traceSample(r: Run, sample: number): SampleTrace {
-  const rows = r.data.trainY.length / (r.spec.task === 'classification' ? 1 : r.spec.outFeatures);
-  const s = Math.max(0, Math.min(rows - 1, sample));
-  const f = r.spec.inFeatures, yWidth = r.spec.task === 'classification' ? 1 : r.spec.outFeatures;
+  const f = r.spec.inFeatures, yWidth = targetWidth(r.spec);
+  const s = Math.max(0, Math.min(r.data.trainY.length / yWidth - 1, sample));
   const x = r.data.trainX.slice(s * f, (s + 1) * f), y = r.data.trainY.slice(s * yWidth, (s + 1) * yWidth);
   const t = r.net.trace(x, y, r.loss);
   return {
@@ -180,12 +180,11 @@ function post(message: FromWorker): void {
   scope.postMessage(message, transferables(message));
 }
 
-function answerFrame(): void {
-  if (!run || !frameRequest) return;
-  const request = frameRequest;
-  frameRequest = null;
+/** Messages are handled between slices, when the network is between two steps: a snapshot is taken at
+ *  once. */
+function answerFrame(r: Run, request: { sample: number; grid: boolean }): void {
   const started = performance.now();
-  const message = snapshot(run, request);
+  const message = snapshot(r, request);
   message.costs = { ...costs };
   post(message);
   costs.snapshot = 0.8 * costs.snapshot + 0.2 * (performance.now() - started);
@@ -201,11 +200,21 @@ function updateRate(): void {
 }
 
 // Slices are scheduled through a MessageChannel: unlike setTimeout(0), it is not clamped to 4 ms, and
-// messages from the page queued meanwhile are handled first.
+// messages from the page queued meanwhile are handled first. One slice at most is scheduled at a time
+// (a pause and a run in quick succession must not start a second loop).
 const channel = new MessageChannel();
+let scheduled = false;
 channel.port1.onmessage = () => slice();
 
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  if (speed.limit === null) channel.port2.postMessage(0);
+  else setTimeout(slice, 15); // a limited speed leaves the worker idle in between
+}
+
 function slice(): void {
+  scheduled = false;
   const r = run;
   if (!running || !r) return;
   const started = performance.now();
@@ -222,14 +231,11 @@ function slice(): void {
       for (let i = 0; i < 8 && running && done < budget; i++, done++) trainOne(r);
     } while (running && done < budget && performance.now() - started < SLICE_MS);
   } catch {
-    answerFrame(); // the snapshot carries the error and the state from before the failed step
-    return;
+    return; // r.error holds it; the page's next snapshot shows it with the state from before the step
   }
   if (done > 0) costs.step = 0.8 * costs.step + 0.2 * ((performance.now() - started) / done);
   updateRate();
-  answerFrame();
-  if (speed.limit === null) channel.port2.postMessage(0);
-  else setTimeout(slice, 15); // a limited speed leaves the worker idle in between
+  schedule();
 }
 
 function step(r: Run, count: number, report: boolean): void {
@@ -246,7 +252,7 @@ function step(r: Run, count: number, report: boolean): void {
     const stepBefore = r.step;
     trainOne(r);
     const message: StepReport = {
-      type: 'step-report', generation: r.generation, stepBefore, batchRows: y.length / (r.spec.task === 'classification' ? 1 : r.spec.outFeatures),
+      type: 'step-report', generation: r.generation, stepBefore, batchRows: y.length / targetWidth(r.spec),
       batchLoss: t.loss, gradient: t.layers.map((l) => ({ dLdW: l.dLdW, dLdb: l.dLdb ?? new Float32Array(0) })), before, after: params(r),
     };
     post(message);
@@ -264,20 +270,17 @@ async function handle(message: ToWorker): Promise<void> {
       if (run && !run.error && !running) {
         running = true;
         rate = { steps: 0, since: performance.now(), perSecond: rate.perSecond };
-        channel.port2.postMessage(0);
+        schedule();
       }
       break;
     case 'pause':
       running = false;
-      answerFrame(); // a request made while running would otherwise wait for a slice that never comes
       break;
     case 'step':
       if (run) step(run, message.count, message.report);
       break;
     case 'frame':
-      // messages are handled between slices, when the network is between two steps: answer at once
-      frameRequest = { sample: message.sample, grid: message.grid };
-      answerFrame();
+      if (run) answerFrame(run, message);
       break;
     case 'speed':
       speed = { limit: message.stepsPerSecond, allowance: 0, last: performance.now() };

@@ -15,5 +15,6 @@ export function fmt(v: number, digits = 3): string {
 
 /** A loss for the status line: more digits when small. */
 export function fmtLoss(v: number): string {
-  return Number.isFinite(v) ? (Math.abs(v) >= 1e4 ? fmt(v) : v < 0.001 ? v.toExponential(2).replace('-', '−') : v.toPrecision(4)) : fmt(v);
+  if (v === 0 || !Number.isFinite(v) || Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3) return fmt(v, 4);
+  return v.toPrecision(4);
 }

@@ -2,7 +2,7 @@
 // Train is a solid orange line, test a dashed blue one: they differ without colour too.
 import { finiteRange } from '../history';
 import type { Snapshot } from '../protocol';
-import { drawAxes, linear } from './axes';
+import { drawAxes, linear, ticks } from './axes';
 import { fmt } from './format';
 import { Surface } from './surface';
 
@@ -108,5 +108,6 @@ function decades(lo: number, hi: number): number[] {
       if (v >= lo && v <= hi) out.push(v);
     }
   }
-  return out;
+  // a narrow range: round values between, placed on the log axis
+  return out.length >= 2 ? out : ticks(10 ** lo, 10 ** hi, 4).filter((v) => v > 0).map(Math.log10);
 }
