@@ -36,6 +36,7 @@ export class Explorer {
   private dirty = true;
   private detailDirty = true;
   private lastDetail = 0;
+  private lastStatus = 0;
   // step mode: the phase shown, and the trace and weights at the start of the cycle
   phase: Phase | null = null;
   report: StepReport | null = null;
@@ -363,7 +364,12 @@ export class Explorer {
       v.loss.draw(snap, s.lossScale, s.stepScale);
     }
     this.updateTooltip();
-    this.drawStatus();
+    // the status line's text changes the page's layout: four times a second is enough to read it
+    const now = performance.now();
+    if (!this.running || now - this.lastStatus > 250) {
+      this.lastStatus = now;
+      this.drawStatus();
+    }
     if (this.running) this.detailDirty = true;
   }
 

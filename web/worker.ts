@@ -9,7 +9,9 @@ import type { DataSpec, FromWorker, NetSpec, ParamsView, SampleTrace, Snapshot, 
 
 const SLICE_MS = 16;
 /** Evaluating the train and test sets for the loss history may take at most this share of the time. */
-const EVAL_SHARE = 0.1;
+const EVAL_SHARE = 0.05;
+/** While training, snapshots at most this often (~33 a second): each costs a forward pass over the grid. */
+const FRAME_MS = 30;
 
 interface Run {
   generation: number;
@@ -52,6 +54,7 @@ function configure(generation: number, spec: NetSpec, train: TrainSpec, data: Da
     run.net.dispose();
   }
   running = false;
+  waiting = null; // a request about the old run: the page asks again
   const net = buildNetwork(spec, train.seed);
   const yWidth = targetWidth(spec);
   const rows = data.trainY.length / yWidth;
@@ -180,10 +183,21 @@ function post(message: FromWorker): void {
   scope.postMessage(message, transferables(message));
 }
 
-/** Messages are handled between slices, when the network is between two steps: a snapshot is taken at
- *  once. */
+/** Messages are handled between slices, when the network is between two steps, so a snapshot can be
+ *  taken at once; while training, one that comes sooner than FRAME_MS after the last waits for the end of
+ *  the next slice. */
+let waiting: { sample: number; grid: boolean } | null = null;
+let lastFrame = 0;
+
+function requestFrame(r: Run, request: { sample: number; grid: boolean }): void {
+  if (running && performance.now() - lastFrame < FRAME_MS) waiting = request;
+  else answerFrame(r, request);
+}
+
 function answerFrame(r: Run, request: { sample: number; grid: boolean }): void {
+  waiting = null;
   const started = performance.now();
+  lastFrame = started;
   const message = snapshot(r, request);
   message.costs = { ...costs };
   post(message);
@@ -225,16 +239,20 @@ function slice(): void {
     budget = Math.floor(speed.allowance);
     speed.allowance -= budget;
   }
+  // a snapshot waiting to be taken ends the slice when it is due
+  const deadline = waiting ? Math.max(started + 1, lastFrame + FRAME_MS) : started + SLICE_MS;
   let done = 0;
   try {
     do {
       for (let i = 0; i < 8 && running && done < budget; i++, done++) trainOne(r);
-    } while (running && done < budget && performance.now() - started < SLICE_MS);
+    } while (running && done < budget && performance.now() < deadline);
   } catch {
-    return; // r.error holds it; the page's next snapshot shows it with the state from before the step
+    if (waiting) answerFrame(r, waiting); // it carries the error, with the state from before the step
+    return;
   }
   if (done > 0) costs.step = 0.8 * costs.step + 0.2 * ((performance.now() - started) / done);
   updateRate();
+  if (waiting && performance.now() - lastFrame >= FRAME_MS) answerFrame(r, waiting);
   schedule();
 }
 
@@ -275,12 +293,13 @@ async function handle(message: ToWorker): Promise<void> {
       break;
     case 'pause':
       running = false;
+      if (run && waiting) answerFrame(run, waiting);
       break;
     case 'step':
       if (run) step(run, message.count, message.report);
       break;
     case 'frame':
-      if (run) answerFrame(run, message);
+      if (run) requestFrame(run, message);
       break;
     case 'speed':
       speed = { limit: message.stepsPerSecond, allowance: 0, last: performance.now() };

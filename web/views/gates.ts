@@ -89,7 +89,7 @@ export class GateView {
 
   private centred(text: string, x: number, y: number, font: string, color: string): void {
     const ctx = this.surface.ctx;
-    ctx.font = font;
+    this.surface.setFont(font);
     ctx.fillStyle = color;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';

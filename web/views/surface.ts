@@ -30,6 +30,7 @@ export class Surface {
   height = 0;
   private dpr = 1;
   private readonly sizes = new Map<string, { w: number; h: number }>();
+  private font = '';
 
   constructor(readonly canvas: HTMLCanvasElement) {
     this.ctx = canvas.getContext('2d')!;
@@ -48,6 +49,7 @@ export class Surface {
     this.canvas.height = Math.round(height * dpr);
     this.canvas.style.width = `${width}px`;
     this.canvas.style.height = `${height}px`;
+    this.font = ''; // resizing a canvas resets its context
     return true;
   }
 
@@ -83,7 +85,7 @@ export class Surface {
     const font = options.font ?? '11px ui-monospace, SFMono-Regular, Menlo, monospace';
     const { w, h } = this.measure(text, font);
     const ascent = this.ascent(font);
-    ctx.font = font;
+    this.setFont(font);
     const left = options.align === 'center' ? x - w / 2 : options.align === 'right' ? x - w : x;
     ctx.fillStyle = options.color ?? '#111';
     ctx.textAlign = 'left';
@@ -109,7 +111,7 @@ export class Surface {
     const key = `${font}|${text}`;
     let size = this.sizes.get(key);
     if (size === undefined) {
-      this.ctx.font = font;
+      this.setFont(font);
       const m = this.ctx.measureText(text);
       size = { w: m.width, h: (m.fontBoundingBoxAscent ?? m.actualBoundingBoxAscent) + (m.fontBoundingBoxDescent ?? m.actualBoundingBoxDescent) };
       if (this.sizes.size > 5000) this.sizes.clear();
@@ -118,11 +120,19 @@ export class Surface {
     return size;
   }
 
+  /** Sets the font only when it changes (the canvas parses the string on every assignment). */
+  setFont(font: string): void {
+    if (this.font !== font) {
+      this.ctx.font = font;
+      this.font = font;
+    }
+  }
+
   private ascent(font: string): number {
     const key = `${font}|ascent`;
     let a = this.sizes.get(key);
     if (a === undefined) {
-      this.ctx.font = font;
+      this.setFont(font);
       const m = this.ctx.measureText('0');
       a = { w: m.fontBoundingBoxAscent ?? m.actualBoundingBoxAscent, h: 0 };
       this.sizes.set(key, a);
