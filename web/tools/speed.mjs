@@ -37,7 +37,7 @@ try {
     await page.waitForFunction(() => window.__explorer?.ready === true);
     await page.click('#run');
     await page.waitForTimeout(seconds * 1000);
-    const seen = await page.evaluate(() => ({ stepsPerSecond: window.__explorer.stepsPerSecond, fps: window.__explorer.fps }));
+    const seen = await page.evaluate(() => ({ stepsPerSecond: window.__explorer.stepsPerSecond, fps: window.__explorer.fps, costs: window.__explorer.workerCosts, timing: window.__explorer.timing }));
     await page.click('#run');
     explorer.push(seen.stepsPerSecond);
     fps.push(seen.fps);
@@ -56,7 +56,10 @@ try {
     bare.push(await page.evaluate((m) => window.measure({
       ...m, data: { trainX: Float32Array.from(m.data.trainX), trainY: m.data.cls ? Int32Array.from(m.data.trainY) : Float32Array.from(m.data.trainY) },
     }), typed));
-    console.log(`round ${r + 1}: explorer ${Math.round(explorer[r]).toLocaleString('en-US')} steps/s at ${fps[r].toFixed(1)} fps; bare trainStep loop ${Math.round(bare[r]).toLocaleString('en-US')} steps/s`);
+    const ms = (v) => `${v.toFixed(2)} ms`;
+    console.log(`round ${r + 1}: explorer ${Math.round(explorer[r]).toLocaleString('en-US')} steps/s at ${fps[r].toFixed(1)} fps ` +
+      `(worker: step ${ms(seen.costs.step)}, snapshot ${ms(seen.costs.snapshot)}, evaluation ${ms(seen.costs.evaluation)}; page: draw ${ms(seen.timing.main)}); ` +
+      `bare trainStep loop ${Math.round(bare[r]).toLocaleString('en-US')} steps/s`);
   }
   console.log(`median: explorer ${Math.round(median(explorer)).toLocaleString('en-US')} steps/s (${median(fps).toFixed(1)} fps), bare loop ${Math.round(median(bare)).toLocaleString('en-US')} steps/s: ${(100 * median(explorer.map((e, i) => e / bare[i]))).toFixed(0)} % of it`);
 } finally {
