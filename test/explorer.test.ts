@@ -152,6 +152,11 @@ function expectClose(shown: ArrayLike<number>, reference: ArrayLike<number>, wha
   }
 }
 
+/** |shown − reference| within `relative` of the reference (or of `floor`, for values near zero). */
+function expectNear(shown: number, reference: number, relative: number, what: string, floor = 1e-12): void {
+  expect(Math.abs(shown - reference), `${what}: shown ${shown}, reference ${reference}`).toBeLessThanOrEqual(relative * Math.max(Math.abs(reference), floor));
+}
+
 /** The page's backprop view and weight formula against net.trace run here on the page's weights. */
 async function checkBackwardAgainstTrace(page: Page, weight: [number, number, number]): Promise<void> {
   const { net: spec, params, sample, backprop, chosen, formula } = await ex(page, (e) => ({
@@ -190,16 +195,17 @@ async function checkBackwardAgainstTrace(page: Page, weight: [number, number, nu
   const layer = trace.layers[l];
   const inWidth = layer.input.length;
   expect(chosen.w).toBe(params[l].weight[o * inWidth + i]);
-  expect(chosen.aIn).toBeCloseTo(layer.input[i], 6);
-  expect(chosen.dLdzOut).toBeCloseTo(layer.dLdz[o], 9);
-  expect(chosen.dLdw).toBeCloseTo(layer.dLdW[o * inWidth + i], 9);
-  expect(chosen.product).toBeCloseTo(layer.input[i] * layer.dLdz[o], 9);
+  expectNear(chosen.aIn, layer.input[i], 1e-6, 'a_in');
+  expectNear(chosen.dLdzOut, layer.dLdz[o], 1e-6, '∂L/∂z_out');
+  expectNear(chosen.dLdw, layer.dLdW[o * inWidth + i], 1e-6, '∂L/∂w');
+  expectNear(chosen.product, layer.input[i] * layer.dLdz[o], 1e-6, 'a_in · ∂L/∂z_out');
+  expectNear(chosen.product, layer.dLdW[o * inWidth + i], 1e-5, 'a_in · ∂L/∂z_out against the kernel\'s ∂L/∂w');
   if (l < last) {
     const next = trace.layers[l + 1];
     const sum = Array.from(next.dLdz).reduce((s, d, k) => s + params[l + 1].weight[k * layer.z.length + o] * d, 0);
-    expect(chosen.sum).toBeCloseTo(sum, 9);
-    expect(chosen.sigmaPrime).toBeCloseTo(layer.sigmaPrime![o], 9);
-    expect(chosen.sigmaPrime * chosen.sum).toBeCloseTo(layer.dLdz[o], 6);
+    expectNear(chosen.sum, sum, 1e-6, 'Σ_k w_k · ∂L/∂z_k');
+    expectNear(chosen.sigmaPrime, layer.sigmaPrime![o], 1e-6, 'σ′(z_out)');
+    expectNear(chosen.sigmaPrime * chosen.sum, layer.dLdz[o], 1e-5, 'σ′(z_out) · Σ against the kernel\'s ∂L/∂z_out', 1e-9);
   }
   expect(formula).toContain(`net.trace: ${fmt(layer.dLdW[o * inWidth + i], 4)}`);
   expect(formula).toContain(`= ${fmt(layer.input[i] * layer.dLdz[o], 4)}`);
@@ -314,13 +320,13 @@ describe('the backprop explorer', () => {
       const net = rebuild(spec, params);
       const trace = net.trace(Float32Array.from(sample.x), Int32Array.of(sample.target), new CrossEntropyLoss());
       const node = (label: string) => gates.nodes.find((n: { label: string }) => n.label === label);
-      expect(node('z').value).toBeCloseTo(trace.layers[0].z[4], 5);
-      expect(node('z').grad).toBeCloseTo(trace.layers[0].dLdz[4], 8);
-      expect(node('a').value).toBeCloseTo(trace.layers[0].a[4], 5);
-      expect(node('a').grad).toBeCloseTo(trace.layers[0].dLda[4], 8);
-      expect(node('b').grad).toBeCloseTo(trace.layers[0].dLdb![4], 8);
-      expect(node('w₁').grad).toBeCloseTo(trace.layers[0].dLdW[4 * 2 + 1], 8);
-      expect(node('L').value).toBeCloseTo(trace.loss, 5);
+      expectNear(node('z').value, trace.layers[0].z[4], 1e-5, 'gate z', 1e-6);
+      expectNear(node('z').grad, trace.layers[0].dLdz[4], 1e-5, 'gate ∂L/∂z', 1e-9);
+      expectNear(node('a').value, trace.layers[0].a[4], 1e-5, 'gate a', 1e-6);
+      expectNear(node('a').grad, trace.layers[0].dLda[4], 1e-6, 'gate ∂L/∂a', 1e-9);
+      expectNear(node('b').grad, trace.layers[0].dLdb![4], 1e-5, 'gate ∂L/∂b', 1e-9);
+      expectNear(node('w₁').grad, trace.layers[0].dLdW[4 * 2 + 1], 1e-5, 'gate ∂L/∂w₁', 1e-9);
+      expectNear(node('L').value, trace.loss, 1e-6, 'gate L');
       expect(gates.check).toBeLessThan(1e-4);
       net.dispose();
       expect(errors).toEqual([]);
