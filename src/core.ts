@@ -149,8 +149,11 @@ export function writeF32(ptr: Ptr, values: ArrayLike<number>): void {
   heapF32().set(values, ptr >>> 2);
 }
 
+/** A copy of `length` floats at `ptr` (allocated and filled with set(): cheaper than slice() in Chromium). */
 export function readF32(ptr: Ptr, length: number): Float32Array {
-  return heapF32().slice(ptr >>> 2, (ptr >>> 2) + length);
+  const out = new Float32Array(length);
+  out.set(heapF32().subarray(ptr >>> 2, (ptr >>> 2) + length));
+  return out;
 }
 
 /** Copies `count` floats within linear memory (JS-side memmove: no call into the core). */
