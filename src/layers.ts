@@ -1,5 +1,6 @@
 // Layers: the Layer base and its registry descriptor, Parameter (a live view of a tensor in WASM memory),
 // and Linear, the layer that holds weights. The activations are in activations.ts.
+import { type BufferDtype, type LayerBuffer } from './buffer.js';
 import { WasmBlock, alignFloats, checkedBytes, getCore, type Ptr } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type LayerKernel } from './kernel.js';
@@ -17,6 +18,9 @@ export interface LayerKind<L extends Layer = Layer, O extends object = object> {
   validate?(options: O): void;
   /** The shapes of the tensors a layer with these options saves, by state_dict name ('weight', …). */
   parameterShapes?(options: O): Record<string, number[]>;
+  /** The buffers (state saved with the parameters but not trained) a layer with these options has, by
+   *  state_dict name ('running_mean', …), with their shapes and dtypes. */
+  bufferShapes?(options: O): Record<string, { shape: number[]; dtype: BufferDtype }>;
   create(options: O): L;
   /** The spec options that rebuild `layer`. */
   describe(layer: L): O;
@@ -103,6 +107,11 @@ export abstract class Layer {
 
   /** Parameters named as in PyTorch's state_dict ('weight', 'bias'). */
   parameters(): Parameter[] {
+    return [];
+  }
+
+  /** Buffers (saved, not trained) named as in PyTorch's state_dict ('running_mean', …). */
+  buffers(): LayerBuffer[] {
     return [];
   }
 
