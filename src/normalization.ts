@@ -9,6 +9,14 @@ import { type OptionSpecs, boolean, number, readOptions } from './options.js';
 
 const size = () => number(0, { min: 1, integer: true });
 
+/** A float as Python's repr writes it in torch's module reprs: 1e-05, 0.1. */
+function py(value: number): string {
+  const text = String(value);
+  if (value !== 0 && Math.abs(value) < 1e-4)
+    return value.toExponential().replace(/e([+-])(\d)$/, (_, sign, digit) => `e${sign}0${digit}`);
+  return text;
+}
+
 /** What a norm layer's block holds: `features` values per part, the affine parts, the running statistics. */
 interface Parts {
   features: number;
@@ -206,7 +214,7 @@ export class LayerNorm extends NormLayer<LayerNormSpec> {
 
   override toString(): string {
     const o = this.options;
-    return `LayerNorm((${o.normalizedShape},), eps=${o.eps}, elementwise_affine=${o.elementwiseAffine ? 'True' : 'False'})`;
+    return `LayerNorm((${o.normalizedShape},), eps=${py(o.eps)}, elementwise_affine=${o.elementwiseAffine ? 'True' : 'False'})`;
   }
 }
 
@@ -277,10 +285,10 @@ export class BatchNorm1d extends NormLayer<BatchNorm1dSpec> {
 
   override toString(): string {
     const o = this.options;
-    const py = (b: boolean) => (b ? 'True' : 'False');
+    const bool = (b: boolean) => (b ? 'True' : 'False');
     return (
-      `BatchNorm1d(${o.numFeatures}, eps=${o.eps}, momentum=${o.momentum}, affine=${py(o.affine)}, ` +
-      `track_running_stats=${py(o.trackRunningStats)})`
+      `BatchNorm1d(${o.numFeatures}, eps=${py(o.eps)}, momentum=${py(o.momentum)}, affine=${bool(o.affine)}, ` +
+      `track_running_stats=${bool(o.trackRunningStats)})`
     );
   }
 }

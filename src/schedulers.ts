@@ -14,7 +14,7 @@ export interface SchedulerKind<O extends object> {
   readonly type: string;
   readonly options: OptionSpecs<O>;
   /** Options without a default that must be given. */
-  readonly required?: readonly (keyof O & string)[];
+  readonly required?: readonly string[];
   /** When fit() steps it: after every epoch, or after every batch (OneCycleLR). */
   readonly interval: 'epoch' | 'batch';
   /** Its step() takes the monitored metric (ReduceLROnPlateau). */
@@ -55,8 +55,8 @@ export abstract class LRScheduler<O extends object = object> {
     this.optimizer = checkOptimizer(optimizer, kind.type);
     const options = readOptions(kind.type, kind.options, given ?? {});
     for (const key of kind.required ?? []) {
-      if (options[key] === undefined) {
-        const example = (kind.options[key] as { example?: unknown }).example;
+      if ((options as Record<string, unknown>)[key] === undefined) {
+        const example = (kind.options as Record<string, { example?: unknown }>)[key].example;
         throw new BackpropError(
           'BAD_OPTION',
           `${kind.type} needs ${key} (e.g. new ${kind.type}(optimizer, { ${key}: ${JSON.stringify(example)} }))`,
