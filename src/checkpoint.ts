@@ -80,6 +80,8 @@ export function saveNetwork(net: Network, options: { optimizer?: Optimizer; sche
     version: '1',
     layers: JSON.stringify(net.layers.map(describeLayer)),
   };
+  const generator = generatorState(net);
+  if (generator) metadata.dropoutGenerator = JSON.stringify(Array.from(generator));
   const { optimizer } = options;
   if (optimizer !== undefined) {
     if (!(optimizer instanceof Optimizer))
@@ -115,7 +117,7 @@ export function saveNetwork(net: Network, options: { optimizer?: Optimizer; sche
 
 export function loadNetwork(bytes: Uint8Array): Network {
   const { tensors, metadata } = decodeSafetensors(bytes);
-  return fromParts(layerSpecsOf(metadata), tensors);
+  return fromParts(layerSpecsOf(metadata), tensors, metadata.dropoutGenerator);
 }
 
 export function loadCheckpoint(bytes: Uint8Array): {
@@ -124,7 +126,7 @@ export function loadCheckpoint(bytes: Uint8Array): {
   scheduler: LRScheduler | null;
 } {
   const { tensors, metadata } = decodeSafetensors(bytes);
-  const network = fromParts(layerSpecsOf(metadata), tensors);
+  const network = fromParts(layerSpecsOf(metadata), tensors, metadata.dropoutGenerator);
   let optimizer: Optimizer | null = null;
   try {
     optimizer = metadata.optimizer === undefined ? null : restoreOptimizer(network, metadata.optimizer, tensors);
@@ -167,13 +169,43 @@ export function cloneNetwork(net: Network): Network {
   }
   setState(copy, new Map(stateTensors(net)));
   copy.train(net.training);
-  const from = networkSession(net, 'clone()', 'read').rng,
-    to = networkSession(copy, 'clone()', 'read').rng;
-  if (from && to) getCore().copyF32(to.statePtr, from.statePtr, 4);
+  const state = generatorState(net);
+  if (state) setGeneratorState(copy, state);
   return copy;
 }
 
-function fromParts(specs: LayerSpec[], tensors: Map<string, NamedTensor>): Network {
+/** The state of the generator a network's Dropout layers draw from (null without Dropout). */
+function generatorState(net: Network): Uint32Array | null {
+  const rng = networkSession(net, 'save()', 'read').rng;
+  return rng ? new Uint32Array(getCore().memory.buffer, rng.statePtr, 4).slice() : null;
+}
+
+function setGeneratorState(net: Network, state: ArrayLike<number>): void {
+  const rng = networkSession(net, 'load()', 'read').rng;
+  if (rng) new Uint32Array(getCore().memory.buffer, rng.statePtr, 4).set(state);
+}
+
+/** A saved generator state: four u32 words, not all zero (xoshiro's one forbidden state). */
+function readGeneratorState(json: string): number[] {
+  let words: unknown;
+  try {
+    words = JSON.parse(json);
+  } catch {
+    words = null;
+  }
+  const valid =
+    Array.isArray(words) &&
+    words.length === 4 &&
+    words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) &&
+    words.some((w) => w !== 0);
+  if (!valid) throw corruptFileError(`__metadata__.dropoutGenerator is not a generator state: ${json.slice(0, 100)}`);
+  return words as number[];
+}
+
+/** A network from checked layer specs and tensors; `generator` (the saved Dropout generator state, if any)
+ *  continues the saved network's mask stream. */
+function fromParts(specs: LayerSpec[], tensors: Map<string, NamedTensor>, generator?: string): Network {
+  const generatorWords = generator === undefined ? null : readGeneratorState(generator);
   const { shapes, integers } = stateShapes(specs);
   checkTensorsMatch(shapes, tensors, OPTIMIZER_PREFIX, integers);
   checkFiniteTensors(tensors);
@@ -192,6 +224,7 @@ function fromParts(specs: LayerSpec[], tensors: Map<string, NamedTensor>): Netwo
     throw corruptFileError(`the saved layers do not form a network: ${(error as Error).message}`);
   }
   setState(network, tensors);
+  if (generatorWords) setGeneratorState(network, generatorWords);
   return network;
 }
 

@@ -331,6 +331,24 @@ describe('files keep the buffers', () => {
     fresh.dispose();
     noBuffers.dispose();
   });
+
+  it('a loaded network continues the saved Dropout generator: the same next masks', () => {
+    const net = bnNet(12);
+    const x = ref.randomArray(random, 6 * 3);
+    net.forward(x);
+    const loaded = Network.load(net.save());
+    expect(loaded.forward(x)).toEqual(net.forward(x));
+    const bytes = net.save();
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = new TextDecoder().decode(bytes.subarray(8, 8 + headerLength));
+    const zeroed = header.replace(/"dropoutGenerator":"\[[0-9,]+\]"/, (m) => m.replace(/[1-9]/g, '0'));
+    expect(zeroed).not.toBe(header);
+    const broken = bytes.slice();
+    broken.set(new TextEncoder().encode(zeroed), 8);
+    expect(() => Network.load(broken)).toThrow(/dropoutGenerator is not a generator state/);
+    net.dispose();
+    loaded.dispose();
+  });
 });
 
 describe('summary, parameterCount, clone', () => {

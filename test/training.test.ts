@@ -41,6 +41,9 @@ function data(rows: number, seed: number) {
   return { x, labels, y };
 }
 const classifier = (seed = 1) => new Network([new Linear(4, 16), new ReLU(), new Linear(16, 3)], { seed });
+/** With Dropout and BatchNorm1d: masks and running statistics must follow too. */
+const regularized = (seed = 1) =>
+  new Network([new Linear(4, 16), new BatchNorm1d(16), new ReLU(), new Dropout(0.2), new Linear(16, 3)], { seed });
 const regressor = (seed = 1) => new Network([new Linear(4, 8), new ReLU(), new Linear(8, 2)], { seed });
 const weights = (net: Network) => net.parameters().map((p) => Array.from(p.data));
 
@@ -334,9 +337,9 @@ describe('scheduler state in checkpoints', () => {
     ['ReduceLROnPlateau', (opt: SGD) => new ReduceLROnPlateau(opt, { patience: 1, factor: 0.5 })],
     ['CosineAnnealingLR', (opt: SGD) => new CosineAnnealingLR(opt, { TMax: 5, etaMin: 0.01 })],
   ] as const) {
-    it(`${name}: training on from loadCheckpoint equals training on without stopping, bit for bit`, async () => {
+    it(`${name}: training on from loadCheckpoint equals training on without stopping, bit for bit (Dropout's masks too)`, async () => {
       const { x, labels } = data(40, 16);
-      const net = classifier(7);
+      const net = regularized(7);
       const optimizer = new SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
       const scheduler = make(optimizer);
       const options = { loss: new CrossEntropyLoss(), batchSize: 10, shuffle: false, epochs: 2, validation: 0.25 };
@@ -349,6 +352,9 @@ describe('scheduler state in checkpoints', () => {
       await net.fit(x, labels, { ...options, optimizer, scheduler });
       await restored.network.fit(x, labels, { ...options, optimizer: restored.optimizer!, scheduler: restored.scheduler! });
       expect(weights(restored.network)).toEqual(weights(net));
+      expect(restored.network.buffers().map((b) => Array.from(b.data, Number))).toEqual(
+        net.buffers().map((b) => Array.from(b.data, Number)),
+      );
       expect(restored.optimizer!.lr).toBe(optimizer.lr);
       expect(() => net.save({ scheduler })).toThrow(/needs the optimizer it schedules too/);
       net.dispose();
@@ -369,8 +375,8 @@ describe('scheduler state in checkpoints', () => {
 describe('the worker trainer takes schedulers and metrics as specs', () => {
   it('trains as fit() does here', async () => {
     const { x, labels } = data(64, 17);
-    const local = classifier(9),
-      remote = classifier(9);
+    const local = regularized(9),
+      remote = regularized(9);
     const optimizer = new SGD(local.parameters(), { lr: 0.1, momentum: 0.9 });
     const localHistory = await local.fit(x, labels, {
       loss: new CrossEntropyLoss(),
