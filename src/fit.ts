@@ -344,13 +344,13 @@ function checkFitOptions(options: FitOptions) {
 }
 
 /** A per-batch scheduler's room: refuses a fit that would step it past its end, before training. */
-export function checkSchedulerRoom(scheduler: LRScheduler | undefined, steps: number | null): void {
-  if (!scheduler || scheduler.interval !== 'batch' || steps === null) return;
+export function checkSchedulerRoom(scheduler: LRScheduler | undefined, steps: number): void {
+  if (!scheduler || scheduler.interval !== 'batch') return;
   const length = scheduler.kind.length?.(scheduler.options as never);
   if (length !== undefined && scheduler.stepCount + steps > length) {
     throw new BackpropError(
       'BAD_OPTION',
-      `${scheduler.kind.type} has ${length - scheduler.stepCount} steps left, but this fit() takes ${steps} batches: ` +
+      `${scheduler.kind.type} has ${length - scheduler.stepCount} steps left, but this fit() takes ${steps} more batch${steps === 1 ? '' : 'es'}: ` +
         `build it with totalSteps ≥ ${scheduler.stepCount + steps} (or epochs × stepsPerEpoch)`,
     );
   }

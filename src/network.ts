@@ -23,6 +23,7 @@ import {
   type TargetInput,
   evaluateNetwork,
   fitNetwork,
+  smallestBatch,
 } from './fit.js';
 import { type BatchSource, type StreamFitOptions, fitStream, isBatchSource } from './stream.js';
 import { type LRScheduler } from './schedulers.js';
@@ -274,8 +275,7 @@ export class Network {
     checkOptionKeys(options, ['batchSize'], 'predict');
     const batchSize = requirePositiveInteger(options.batchSize ?? 1024, 'batchSize');
     const rows = toFlatRows(x, 'x', this.inFeatures);
-    const lastRows = rows.rows % batchSize || Math.min(batchSize, rows.rows);
-    checkBatchStatistics(this.layers, Math.min(lastRows, batchSize), false);
+    checkBatchStatistics(this.layers, smallestBatch(rows.rows, batchSize), false);
     const data = new WasmBlock(checkedBytes(`x (${rows.rows} rows of ${this.inFeatures})`, rows.values.length));
     const mode = session.plan.training;
     try {

@@ -144,7 +144,6 @@ export async function fitStream(net: Network, source: BatchSource, options: Stre
   const { epochs } = checkCommonOptions(options, STREAM_KEYS, 'fit');
   const { loss, optimizer, scheduler, signal } = options;
   optimizer.readyBlock();
-  checkSchedulerRoom(scheduler, null);
   const width = net.outFeatures;
   // the metrics are checked against the first batch's target form; a different form later is refused there
   let makeMetrics: (() => MetricAccumulator[]) | null = null;

@@ -317,7 +317,7 @@ describe('schedulers in fit', () => {
     const loss = new CrossEntropyLoss();
     await expect(net.fit(x, labels, { loss, optimizer: other, scheduler: cycle })).rejects.toThrow(/another optimizer/);
     await expect(net.fit(x, labels, { loss, optimizer, scheduler: cycle, batchSize: 5 })).rejects.toThrow(
-      /OneCycleLR has 3 steps left, but this fit\(\) takes 4 batches/,
+      /OneCycleLR has 3 steps left, but this fit\(\) takes 4 more batches/,
     );
     expect(cycle.stepCount).toBe(0);
     expect(() => new OneCycleLR(other, { maxLr: 0.1, totalSteps: 10 })).toThrow(/momentum 0/);
