@@ -15,7 +15,8 @@ import { rngShuffleI32 } from "./random";
 import { RESULT } from "./result";
 import {
   LAYER_LINEAR, LAYER_DROPOUT, LAYER_LAYER_NORM, LAYER_BATCH_NORM1D, isActivationKernel, REDUCTION_MEAN,
-  LOSS_CONFIG_REDUCTION, PLAN_HEADER_LAYERS, PLAN_HEADER_TRAINING, PLAN_HEADER_RNG, PLAN_HEADER_BYTES, PLAN_ROW_BYTES, PLAN_ROW_KERNEL, PLAN_ROW_IN_FEATURES, PLAN_ROW_OUT_FEATURES,
+  LOSS_CONFIG_REDUCTION, PLAN_HEADER_LAYERS, PLAN_HEADER_TRAINING, PLAN_HEADER_RNG, PLAN_HEADER_STATISTICS,
+  PLAN_HEADER_BYTES, PLAN_ROW_BYTES, PLAN_ROW_KERNEL, PLAN_ROW_IN_FEATURES, PLAN_ROW_OUT_FEATURES,
   PLAN_ROW_PARAMS, PLAN_ROW_WEIGHT, PLAN_ROW_BIAS, PLAN_ROW_WEIGHT_GRAD, PLAN_ROW_BIAS_GRAD, PLAN_ROW_INPUT,
   PLAN_ROW_OUTPUT, PLAN_ROW_GRAD_INPUT, PLAN_ROW_GRAD_OUTPUT,
   STEP_CONFIG_PLAN, STEP_CONFIG_LOSS, STEP_CONFIG_OPTIMIZER, STEP_CONFIG_TARGET, STEP_CONFIG_BATCH, STEP_CONFIG_UPDATE,
@@ -131,6 +132,7 @@ function forwardLayers(plan: usize, batch: i32): void {
 /** Applies the running-statistics updates of the last training-mode forward pass (BatchNorm1d): after a
  *  plain forward pass, or once a training step has been taken, so a refused step changes no statistic. */
 function commitStatistics(plan: usize): void {
+  if (!load<i32>(plan + PLAN_HEADER_STATISTICS)) return;
   const layers = layerCount(plan);
   for (let k = 0; k < layers; k++) if (kernelOf(row(plan, k)) == LAYER_BATCH_NORM1D) batchNormCommit(row(plan, k));
 }

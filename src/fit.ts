@@ -498,8 +498,10 @@ function record(history: History, info: EpochInfo): void {
   history.lr.push(info.lr);
   if (info.valLoss !== undefined) history.valLoss.push(info.valLoss);
   if (info.valAccuracy !== undefined) history.valAccuracy.push(info.valAccuracy);
-  for (const [name, value] of Object.entries(info.metrics ?? {})) (history.metrics[name] ??= []).push(value);
-  for (const [name, value] of Object.entries(info.valMetrics ?? {})) (history.valMetrics[name] ??= []).push(value);
+  if (info.metrics) for (const [name, value] of Object.entries(info.metrics)) (history.metrics[name] ??= []).push(value);
+  if (info.valMetrics) {
+    for (const [name, value] of Object.entries(info.valMetrics)) (history.valMetrics[name] ??= []).push(value);
+  }
 }
 
 export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, options: FitOptions): Promise<History> {
@@ -655,7 +657,8 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
       const seconds = (performance.now() - started) / 1000 / epochs;
       const losses = new Float64Array(getCore().memory.buffer, epochLosses, epochs).slice();
       losses.forEach((epochLoss, e) => record(history, { epoch: e + 1, loss: epochLoss, lr: optimizer.lr, seconds }));
-      history.bestEpoch = losses.indexOf(Math.min(...losses)) + 1;
+      // (a loop, not Math.min(...losses): that spreads every epoch onto the stack)
+      history.bestEpoch = losses.reduce((best, value, e) => (value < losses[best] ? e : best), 0) + 1;
       return history;
     }
 

@@ -194,6 +194,11 @@ export function writePlanRow(ptr: Ptr, row: PlanRowValues): void {
   writeFields(structs.PlanRow, ptr, { ...row, kernel: layerKernels[row.kernel].id });
 }
 
+/** Whether a layer kernel keeps running statistics (their updates wait until a training step is taken). */
+export function layerKeepsStatistics(kernel: LayerKernel): boolean {
+  return Boolean((layerKernels[kernel] as { runningStatistics?: boolean }).runningStatistics);
+}
+
 /** Whether a layer kernel is an element-wise activation (σ'(z) is then one number per element). */
 export function isElementwiseActivation(kernel: LayerKernel): boolean {
   const k = layerKernels[kernel] as { activation?: boolean; rowwise?: boolean };

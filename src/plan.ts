@@ -5,6 +5,7 @@
 // that layout.
 import { type Ptr, WasmBlock, alignFloats, checkedBytes } from './core.js';
 import {
+  layerKeepsStatistics,
   layerParamBytes,
   layerScratchFloats,
   setStructField,
@@ -46,7 +47,8 @@ export class Plan {
 
   /** Writes the header, every row and the parameter blocks (again after the buffers move). */
   private write(): void {
-    writeStruct('PlanHeader', this.block.ptr, { layers: this.layers.length, training: this.mode, rng: this.rng });
+    const statistics = this.layers.some((layer) => layerKeepsStatistics(layer.planEntry().kernel));
+    writeStruct('PlanHeader', this.block.ptr, { layers: this.layers.length, training: this.mode, rng: this.rng, statistics });
     let params = this.rowPtr(this.layers.length);
     this.layers.forEach((layer, k) => {
       const entry = layer.planEntry();
@@ -138,6 +140,7 @@ export class Plan {
 
   /** Sets the mode that layers such as Dropout and BatchNorm1d read. */
   setTraining(training: boolean): void {
+    if (training === this.mode) return;
     this.mode = training;
     setStructField('PlanHeader', this.block.ptr, 'training', Number(training));
   }
