@@ -548,7 +548,8 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
     const work = new WasmBlock(
       checkedBytes(
         'the batch order',
-        trainRows + 2 * batches + 2 * epochs + batchSize + (withMetrics ? trainRows * width : 0),
+        // the indices (padded to 8 bytes), batch and epoch losses (f64), a batch of weights, the predictions
+        2 * Math.ceil(trainRows / 2) + 2 * batches + 2 * epochs + batchSize + (withMetrics ? trainRows * width : 0),
         4,
       ) + structBytes('EpochConfig'),
     );
