@@ -3,7 +3,7 @@
 // directly are exported by the test build (assembly/testing.ts) instead.
 export { alloc, free, zeroF32, fillF32, copyF32, firstNonFiniteF32, firstOutsideF32 } from "./memory";
 export { rngSeed, rngUniformF32, rngNormalF32, rngBelow, rngShuffleI32 } from "./random";
-export { lossEvaluate } from "./losses";
+export { lossEvaluate, lossCountCorrect } from "./losses";
 export { optimizerStep, optimizerZeroGrad } from "./optimizers";
 export {
   networkForward, networkBackward, networkZeroGrad, networkTrainStep, networkTrainEpochs, networkEvaluate,

@@ -281,3 +281,10 @@ export function countCorrect(config: usize, pred: usize, target: usize, rows: i3
   store<f64>(RESULT + RESULT_CORRECT, load<f64>(RESULT + RESULT_CORRECT) + <f64>correct);
   store<f64>(RESULT + RESULT_JUDGED, load<f64>(RESULT + RESULT_JUDGED) + <f64>judged);
 }
+
+/** The result's `correct` and `judged` counts for these predictions alone (countCorrect from zero). */
+export function lossCountCorrect(config: usize, pred: usize, target: usize, rows: i32, width: i32): void {
+  store<f64>(RESULT + RESULT_CORRECT, 0);
+  store<f64>(RESULT + RESULT_JUDGED, 0);
+  countCorrect(config, pred, target, rows, width);
+}

@@ -4,23 +4,29 @@
 import { linearForward, linearForwardActivated, linearBackwardInput, linearBackwardParams } from "./gemm";
 import { activationForward, activationBackward } from "./activations";
 import { lossSum, lossCount, lossBackward, lossFirstInvalidInput, countCorrect } from "./losses";
+import { dropoutForward, dropoutBackward } from "./dropout";
+import {
+  layerNormForward, layerNormBackward, batchNormForward, batchNormBackward, batchNormCommit,
+} from "./normalization";
+import { weightedLossSum, scaleRows } from "./sample-weights";
 import { firstNonFiniteF32 } from "./memory";
 import { optimizerStep } from "./optimizers";
 import { rngShuffleI32 } from "./random";
 import { RESULT } from "./result";
 import {
-  LAYER_LINEAR, isActivationKernel, REDUCTION_MEAN, LOSS_CONFIG_REDUCTION,
-  PLAN_HEADER_LAYERS, PLAN_HEADER_BYTES, PLAN_ROW_BYTES, PLAN_ROW_KERNEL, PLAN_ROW_IN_FEATURES, PLAN_ROW_OUT_FEATURES,
+  LAYER_LINEAR, LAYER_DROPOUT, LAYER_LAYER_NORM, LAYER_BATCH_NORM1D, isActivationKernel, REDUCTION_MEAN,
+  LOSS_CONFIG_REDUCTION, PLAN_HEADER_LAYERS, PLAN_HEADER_TRAINING, PLAN_HEADER_RNG, PLAN_HEADER_STATISTICS,
+  PLAN_HEADER_BYTES, PLAN_ROW_BYTES, PLAN_ROW_KERNEL, PLAN_ROW_IN_FEATURES, PLAN_ROW_OUT_FEATURES,
   PLAN_ROW_PARAMS, PLAN_ROW_WEIGHT, PLAN_ROW_BIAS, PLAN_ROW_WEIGHT_GRAD, PLAN_ROW_BIAS_GRAD, PLAN_ROW_INPUT,
   PLAN_ROW_OUTPUT, PLAN_ROW_GRAD_INPUT, PLAN_ROW_GRAD_OUTPUT,
   STEP_CONFIG_PLAN, STEP_CONFIG_LOSS, STEP_CONFIG_OPTIMIZER, STEP_CONFIG_TARGET, STEP_CONFIG_BATCH, STEP_CONFIG_UPDATE,
-  STEP_CONFIG_INPUT_GRAD,
+  STEP_CONFIG_INPUT_GRAD, STEP_CONFIG_SAMPLE_WEIGHTS,
   EPOCH_CONFIG_PLAN, EPOCH_CONFIG_LOSS, EPOCH_CONFIG_OPTIMIZER, EPOCH_CONFIG_INPUTS, EPOCH_CONFIG_INPUT_ROW_BYTES,
   EPOCH_CONFIG_TARGETS, EPOCH_CONFIG_TARGET_ROW_BYTES, EPOCH_CONFIG_INDICES, EPOCH_CONFIG_COUNT, EPOCH_CONFIG_BATCH_SIZE,
   EPOCH_CONFIG_TARGET_BUFFER, EPOCH_CONFIG_BATCH_LOSSES, EPOCH_CONFIG_EPOCHS, EPOCH_CONFIG_SHUFFLE_RNG,
-  EPOCH_CONFIG_EPOCH_LOSSES,
+  EPOCH_CONFIG_EPOCH_LOSSES, EPOCH_CONFIG_SAMPLE_WEIGHTS, EPOCH_CONFIG_WEIGHT_BUFFER, EPOCH_CONFIG_PREDICTIONS,
   EVAL_CONFIG_PLAN, EVAL_CONFIG_LOSS, EVAL_CONFIG_INPUTS, EVAL_CONFIG_INPUT_ROW_BYTES, EVAL_CONFIG_TARGETS,
-  EVAL_CONFIG_TARGET_ROW_BYTES, EVAL_CONFIG_COUNT, EVAL_CONFIG_BATCH_SIZE,
+  EVAL_CONFIG_TARGET_ROW_BYTES, EVAL_CONFIG_COUNT, EVAL_CONFIG_BATCH_SIZE, EVAL_CONFIG_PREDICTIONS,
   RESULT_LOSS, RESULT_LOSS_SUM, RESULT_LOSS_COUNT, RESULT_CORRECT, RESULT_JUDGED, RESULT_WHERE, RESULT_BATCH, RESULT_EPOCH,
   STATUS_OK, STATUS_INVALID_PREDICTION, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_GRADIENT,
 } from "./generated/abi";
@@ -37,7 +43,18 @@ import {
   return load<i32>(op + PLAN_ROW_KERNEL);
 }
 
-function layerForward(op: usize, batch: i32): void {
+/** Whether layers such as Dropout and BatchNorm1d run in training mode. */
+@inline function isTraining(plan: usize): bool {
+  return load<i32>(plan + PLAN_HEADER_TRAINING) != 0;
+}
+
+/** Elements of a row's weight (and its gradient): [out, in] for Linear, one per feature for the norms. */
+@inline function weightElements(op: usize): i32 {
+  const outFeatures = load<i32>(op + PLAN_ROW_OUT_FEATURES);
+  return kernelOf(op) == LAYER_LINEAR ? outFeatures * load<i32>(op + PLAN_ROW_IN_FEATURES) : outFeatures;
+}
+
+function layerForward(plan: usize, op: usize, batch: i32): void {
   const kernel = kernelOf(op);
   const inFeatures = load<i32>(op + PLAN_ROW_IN_FEATURES);
   const outFeatures = load<i32>(op + PLAN_ROW_OUT_FEATURES);
@@ -46,6 +63,12 @@ function layerForward(op: usize, batch: i32): void {
       load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_WEIGHT), load<usize>(op + PLAN_ROW_BIAS),
       load<usize>(op + PLAN_ROW_OUTPUT), batch, inFeatures, outFeatures,
     );
+  } else if (kernel == LAYER_DROPOUT) {
+    dropoutForward(op, batch, isTraining(plan), load<usize>(plan + PLAN_HEADER_RNG));
+  } else if (kernel == LAYER_LAYER_NORM) {
+    layerNormForward(op, batch);
+  } else if (kernel == LAYER_BATCH_NORM1D) {
+    batchNormForward(op, batch, isTraining(plan));
   } else {
     activationForward(
       kernel, load<usize>(op + PLAN_ROW_PARAMS), load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_OUTPUT),
@@ -69,6 +92,12 @@ function layerBackward(op: usize, batch: i32, needInputGrad: bool): void {
         gradOutput, load<usize>(op + PLAN_ROW_WEIGHT), load<usize>(op + PLAN_ROW_GRAD_INPUT), batch, inFeatures, outFeatures,
       );
     }
+  } else if (kernel == LAYER_DROPOUT) {
+    if (needInputGrad) dropoutBackward(op, batch);
+  } else if (kernel == LAYER_LAYER_NORM) {
+    layerNormBackward(op, batch, needInputGrad);
+  } else if (kernel == LAYER_BATCH_NORM1D) {
+    batchNormBackward(op, batch, needInputGrad);
   } else if (needInputGrad) {
     activationBackward(
       kernel, load<usize>(op + PLAN_ROW_PARAMS), load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_OUTPUT),
@@ -86,7 +115,8 @@ function linearActivationForward(op: usize, next: usize, batch: i32): void {
   );
 }
 
-export function networkForward(plan: usize, batch: i32): void {
+/** The forward pass; a training-mode pass leaves its running-statistics updates pending (see commit). */
+function forwardLayers(plan: usize, batch: i32): void {
   const layers = layerCount(plan);
   for (let k = 0; k < layers; k++) {
     const op = row(plan, k);
@@ -94,9 +124,23 @@ export function networkForward(plan: usize, batch: i32): void {
       linearActivationForward(op, row(plan, k + 1), batch);
       k++;
     } else {
-      layerForward(op, batch);
+      layerForward(plan, op, batch);
     }
   }
+}
+
+/** Applies the running-statistics updates of the last training-mode forward pass (BatchNorm1d): after a
+ *  plain forward pass, or once a training step has been taken, so a refused step changes no statistic. */
+function commitStatistics(plan: usize): void {
+  if (!load<i32>(plan + PLAN_HEADER_STATISTICS)) return;
+  const layers = layerCount(plan);
+  for (let k = 0; k < layers; k++) if (kernelOf(row(plan, k)) == LAYER_BATCH_NORM1D) batchNormCommit(row(plan, k));
+}
+
+/** A forward pass (in the plan's mode), as torch's module call: running statistics are updated in training. */
+export function networkForward(plan: usize, batch: i32): void {
+  forwardLayers(plan, batch);
+  commitStatistics(plan);
 }
 
 /** Backward from the last layer's gradOutput; the first layer's input gradient only when asked for. */
@@ -111,7 +155,7 @@ export function networkZeroGrad(plan: usize): void {
     const weightGrad = load<usize>(op + PLAN_ROW_WEIGHT_GRAD);
     if (!weightGrad) continue;
     const outFeatures = load<i32>(op + PLAN_ROW_OUT_FEATURES);
-    memory.fill(weightGrad, 0, <usize>(outFeatures * load<i32>(op + PLAN_ROW_IN_FEATURES)) << 2);
+    memory.fill(weightGrad, 0, <usize>weightElements(op) << 2);
     const biasGrad = load<usize>(op + PLAN_ROW_BIAS_GRAD);
     if (biasGrad) memory.fill(biasGrad, 0, <usize>outFeatures << 2);
   }
@@ -124,7 +168,7 @@ function firstLayerWithNonFiniteGrad(plan: usize): i32 {
     const weightGrad = load<usize>(op + PLAN_ROW_WEIGHT_GRAD);
     if (!weightGrad) continue;
     const outFeatures = load<i32>(op + PLAN_ROW_OUT_FEATURES);
-    if (firstNonFiniteF32(weightGrad, outFeatures * load<i32>(op + PLAN_ROW_IN_FEATURES)) >= 0) return k;
+    if (firstNonFiniteF32(weightGrad, weightElements(op)) >= 0) return k;
     const biasGrad = load<usize>(op + PLAN_ROW_BIAS_GRAD);
     if (biasGrad && firstNonFiniteF32(biasGrad, outFeatures) >= 0) return k;
   }
@@ -142,15 +186,17 @@ function firstLayerWithNonFiniteGrad(plan: usize): i32 {
  *  `update`) the optimizer step. The step is taken only when the loss and every gradient are finite, so a
  *  diverging batch leaves the parameters and optimizer state as they were. Writes the loss to the result;
  *  returns a STATUS_*. */
-function trainStep(plan: usize, loss: usize, optimizer: usize, target: usize, batch: i32, update: bool, inputGrad: bool): i32 {
-  networkForward(plan, batch);
+function trainStep(
+  plan: usize, loss: usize, optimizer: usize, target: usize, batch: i32, update: bool, inputGrad: bool, weights: usize,
+): i32 {
+  forwardLayers(plan, batch);
   const pred = output(plan), width = outputWidth(plan);
   const invalid = lossFirstInvalidInput(loss, pred, batch, width);
   if (invalid >= 0) {
     store<i32>(RESULT + RESULT_WHERE, invalid);
     return STATUS_INVALID_PREDICTION;
   }
-  const sum = lossSum(loss, pred, target, batch, width);
+  const sum = weights ? weightedLossSum(loss, pred, target, weights, batch, width) : lossSum(loss, pred, target, batch, width);
   const count = lossCount(loss, target, batch, width);
   store<f64>(RESULT + RESULT_LOSS_SUM, sum);
   store<f64>(RESULT + RESULT_LOSS_COUNT, count);
@@ -158,7 +204,9 @@ function trainStep(plan: usize, loss: usize, optimizer: usize, target: usize, ba
   store<f64>(RESULT + RESULT_LOSS, value);
   if (!isFinite(value)) return STATUS_NON_FINITE_LOSS;
   networkZeroGrad(plan);
-  lossBackward(loss, pred, target, load<usize>(row(plan, layerCount(plan) - 1) + PLAN_ROW_GRAD_OUTPUT), batch, width, count);
+  const gradOutput = load<usize>(row(plan, layerCount(plan) - 1) + PLAN_ROW_GRAD_OUTPUT);
+  lossBackward(loss, pred, target, gradOutput, batch, width, count);
+  if (weights) scaleRows(gradOutput, weights, batch, width);
   networkBackward(plan, batch, inputGrad);
   if (!update) return STATUS_OK;
   const bad = firstLayerWithNonFiniteGrad(plan);
@@ -167,6 +215,7 @@ function trainStep(plan: usize, loss: usize, optimizer: usize, target: usize, ba
     return STATUS_NON_FINITE_GRADIENT;
   }
   optimizerStep(optimizer);
+  commitStatistics(plan);
   return STATUS_OK;
 }
 
@@ -175,7 +224,7 @@ export function networkTrainStep(step: usize): i32 {
   return trainStep(
     load<usize>(step + STEP_CONFIG_PLAN), load<usize>(step + STEP_CONFIG_LOSS), load<usize>(step + STEP_CONFIG_OPTIMIZER),
     load<usize>(step + STEP_CONFIG_TARGET), load<i32>(step + STEP_CONFIG_BATCH), load<i32>(step + STEP_CONFIG_UPDATE) != 0,
-    load<i32>(step + STEP_CONFIG_INPUT_GRAD) != 0,
+    load<i32>(step + STEP_CONFIG_INPUT_GRAD) != 0, load<usize>(step + STEP_CONFIG_SAMPLE_WEIGHTS),
   );
 }
 
@@ -184,6 +233,14 @@ function gatherRows(src: usize, indices: usize, start: i32, count: i32, rowBytes
   for (let r = 0; r < count; r++) {
     const from = <usize>load<u32>(indices + (<usize>(start + r) << 2));
     memory.copy(dst + <usize>r * <usize>rowBytes, src + from * <usize>rowBytes, <usize>rowBytes);
+  }
+}
+
+/** Copies consecutive rows of `src` to rows indices[start .. start+count) of `dst`. */
+function scatterRows(src: usize, indices: usize, start: i32, count: i32, rowBytes: i32, dst: usize): void {
+  for (let r = 0; r < count; r++) {
+    const to = <usize>load<u32>(indices + (<usize>(start + r) << 2));
+    memory.copy(dst + to * <usize>rowBytes, src + <usize>r * <usize>rowBytes, <usize>rowBytes);
   }
 }
 
@@ -200,6 +257,9 @@ export function networkTrainEpochs(config: usize): i32 {
   const batchSize = load<i32>(config + EPOCH_CONFIG_BATCH_SIZE), targetBuffer = load<usize>(config + EPOCH_CONFIG_TARGET_BUFFER);
   const batchLosses = load<usize>(config + EPOCH_CONFIG_BATCH_LOSSES), epochLosses = load<usize>(config + EPOCH_CONFIG_EPOCH_LOSSES);
   const epochs = load<i32>(config + EPOCH_CONFIG_EPOCHS), rng = load<usize>(config + EPOCH_CONFIG_SHUFFLE_RNG);
+  const sampleWeights = load<usize>(config + EPOCH_CONFIG_SAMPLE_WEIGHTS);
+  const weightBuffer = load<usize>(config + EPOCH_CONFIG_WEIGHT_BUFFER);
+  const predictions = load<usize>(config + EPOCH_CONFIG_PREDICTIONS);
   const input = load<usize>(row(plan, 0) + PLAN_ROW_INPUT);
   const mean = load<i32>(loss + LOSS_CONFIG_REDUCTION) == REDUCTION_MEAN;
   for (let epoch = 0; epoch < epochs; epoch++) {
@@ -209,13 +269,15 @@ export function networkTrainEpochs(config: usize): i32 {
       const rows = min(batchSize, count - start);
       gatherRows(inputs, indices, start, rows, inputRowBytes, input);
       gatherRows(targets, indices, start, rows, targetRowBytes, targetBuffer);
-      const status = trainStep(plan, loss, optimizer, targetBuffer, rows, true, false);
+      if (sampleWeights) gatherRows(sampleWeights, indices, start, rows, 4, weightBuffer);
+      const status = trainStep(plan, loss, optimizer, targetBuffer, rows, true, false, sampleWeights ? weightBuffer : 0);
       if (status != STATUS_OK) {
         store<i32>(RESULT + RESULT_EPOCH, epoch);
         store<i32>(RESULT + RESULT_BATCH, batchIndex);
         return status;
       }
       if (batchLosses) store<f64>(batchLosses + (<usize>batchIndex << 3), load<f64>(RESULT + RESULT_LOSS));
+      if (predictions) scatterRows(output(plan), indices, start, rows, outputWidth(plan) << 2, predictions);
       sum += load<f64>(RESULT + RESULT_LOSS_SUM);
       items += load<f64>(RESULT + RESULT_LOSS_COUNT);
       batchIndex++;
@@ -232,6 +294,7 @@ export function networkEvaluate(config: usize): i32 {
   const inputs = load<usize>(config + EVAL_CONFIG_INPUTS), inputRowBytes = load<i32>(config + EVAL_CONFIG_INPUT_ROW_BYTES);
   const targets = load<usize>(config + EVAL_CONFIG_TARGETS), targetRowBytes = load<i32>(config + EVAL_CONFIG_TARGET_ROW_BYTES);
   const count = load<i32>(config + EVAL_CONFIG_COUNT), batchSize = load<i32>(config + EVAL_CONFIG_BATCH_SIZE);
+  const predictions = load<usize>(config + EVAL_CONFIG_PREDICTIONS);
   const input = load<usize>(row(plan, 0) + PLAN_ROW_INPUT);
   const pred = output(plan), width = outputWidth(plan);
   let sum: f64 = 0, items: f64 = 0;
@@ -240,7 +303,11 @@ export function networkEvaluate(config: usize): i32 {
   for (let start = 0; start < count; start += batchSize) {
     const rows = min(batchSize, count - start);
     memory.copy(input, inputs + <usize>start * <usize>inputRowBytes, <usize>rows * <usize>inputRowBytes);
-    networkForward(plan, rows);
+    forwardLayers(plan, rows);
+    if (predictions) {
+      const rowBytes = <usize>width << 2;
+      memory.copy(predictions + <usize>start * rowBytes, pred, <usize>rows * rowBytes);
+    }
     const invalid = lossFirstInvalidInput(loss, pred, rows, width);
     if (invalid >= 0) {
       store<i32>(RESULT + RESULT_WHERE, start * width + invalid);

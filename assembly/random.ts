@@ -34,22 +34,22 @@ function nextU32(state: usize): u32 {
 }
 
 /** Uniform in [0, 1) with 24 random bits: every value is exactly representable as f32. */
-function nextUnit(state: usize): f32 {
+export function rngUnit(state: usize): f32 {
   return <f32>(nextU32(state) >>> 8) * (1.0 / 16777216.0);
 }
 
 export function rngUniformF32(state: usize, out: usize, count: i32, low: f32, high: f32): void {
   const width = high - low;
   for (let i = 0; i < count; i++) {
-    store<f32>(out + (<usize>i << 2), low + width * nextUnit(state));
+    store<f32>(out + (<usize>i << 2), low + width * rngUnit(state));
   }
 }
 
 /** Standard normal by Box–Muller (two uniforms per pair of outputs), scaled to mean and std. */
 export function rngNormalF32(state: usize, out: usize, count: i32, mean: f32, std: f32): void {
   for (let i = 0; i < count; i += 2) {
-    const u1 = 1.0 - <f64>nextUnit(state); // in (0, 1]: log is finite
-    const u2 = <f64>nextUnit(state);
+    const u1 = 1.0 - <f64>rngUnit(state); // in (0, 1]: log is finite
+    const u2 = <f64>rngUnit(state);
     const radius = Math.sqrt(-2.0 * Math.log(u1));
     const angle = 2.0 * Math.PI * u2;
     store<f32>(out + (<usize>i << 2), mean + std * <f32>(radius * Math.cos(angle)));

@@ -74,7 +74,13 @@ as.push(
     .map(([n]) => `kernel == LAYER_${upper(n)}`)
     .join(' || ')};`,
 );
-as.push('}', '', '// loss kernels');
+as.push('}', '', '// per-batch scratch of layer kernels (floats: fixed, per feature, per row, per element)');
+const SCRATCH_PARTS = ['fixed', 'perFeature', 'perRow', 'perElement'];
+for (const [name, k] of Object.entries(layerKernels)) {
+  if (!k.scratch) continue;
+  for (const part of SCRATCH_PARTS) constant(`${upper(name)}_SCRATCH_${upper(part)}`, 'i32', k.scratch[part] ?? 0);
+}
+as.push('', '// loss kernels');
 for (const [name, k] of Object.entries(lossKernels)) constant(`LOSS_${upper(name)}`, 'i32', k.id);
 const lossWhere = (test) =>
   Object.entries(lossKernels)

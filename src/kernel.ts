@@ -153,6 +153,42 @@ export function layerKernelId(kernel: LayerKernel): number {
   return layerKernels[kernel].id;
 }
 
+interface ScratchRule {
+  readonly fixed?: number;
+  readonly perFeature?: number;
+  readonly perRow?: number;
+  readonly perElement?: number;
+}
+const partFloats = (n: number) => Math.ceil(n / 4) * 4;
+
+function scratchRule(kernel: LayerKernel): ScratchRule {
+  return (layerKernels[kernel] as { scratch?: ScratchRule }).scratch ?? {};
+}
+
+/** Floats of per-batch scratch a layer kernel needs for `rows` rows of `width` (abi.json "scratch"; the
+ *  same layout rule as assembly/scratch.ts). */
+export function layerScratchFloats(kernel: LayerKernel, rows: number, width: number): number {
+  const s = scratchRule(kernel);
+  return (
+    partFloats(s.fixed ?? 0) +
+    (s.perFeature ?? 0) * partFloats(width) +
+    (s.perRow ?? 0) * partFloats(rows) +
+    (s.perElement ?? 0) * partFloats(rows * width)
+  );
+}
+
+/** Where per-element part `index` of a kernel's scratch starts, in floats from the scratch's start (for the
+ *  tests that read Dropout's mask). */
+export function layerScratchElementPart(kernel: LayerKernel, index: number, rows: number, width: number): number {
+  const s = scratchRule(kernel);
+  return (
+    partFloats(s.fixed ?? 0) +
+    (s.perFeature ?? 0) * partFloats(width) +
+    (s.perRow ?? 0) * partFloats(rows) +
+    index * partFloats(rows * width)
+  );
+}
+
 export interface PlanRowValues {
   kernel: LayerKernel;
   inFeatures: number;
@@ -166,10 +202,16 @@ export interface PlanRowValues {
   output?: Ptr;
   gradInput?: Ptr;
   gradOutput?: Ptr;
+  scratch?: Ptr;
 }
 
 export function writePlanRow(ptr: Ptr, row: PlanRowValues): void {
   writeFields(structs.PlanRow, ptr, { ...row, kernel: layerKernels[row.kernel].id });
+}
+
+/** Whether a layer kernel keeps running statistics (their updates wait until a training step is taken). */
+export function layerKeepsStatistics(kernel: LayerKernel): boolean {
+  return Boolean((layerKernels[kernel] as { runningStatistics?: boolean }).runningStatistics);
 }
 
 /** Whether a layer kernel is an element-wise activation (σ'(z) is then one number per element). */
@@ -193,6 +235,15 @@ export function lossPredictionRange(kernel: LossKernel): readonly [number, numbe
 /** The range a loss kernel needs its float targets in (BCE: probabilities), or null. */
 export function lossTargetRange(kernel: LossKernel): readonly [number, number] | null {
   return (lossKernels[kernel] as { targetRange?: readonly [number, number] }).targetRange ?? null;
+}
+
+/** How a loss kernel's predictions name a class: the argmax of a row, or each value against a threshold
+ *  (a binary class per element); null for regression losses. */
+export function lossDecision(kernel: LossKernel): { argmax: true } | { threshold: number } | null {
+  const k = lossKernels[kernel] as { accuracy?: string; threshold?: number };
+  if (k.accuracy === 'argmax') return { argmax: true };
+  if (k.accuracy === 'threshold') return { threshold: k.threshold ?? 0 };
+  return null;
 }
 
 /** Whether a loss kernel's predictions can be right or wrong (evaluate() then reports an accuracy). */
@@ -233,6 +284,11 @@ export function writeOptimizerHeader(
   params: Record<string, unknown>,
 ): void {
   writeFields(structs.OptimizerHeader, ptr, { ...values, kernel: optimizerKernels[kernel].id, step: 0 });
+  writeFields(paramBlocks[optimizerKernels[kernel].params], ptr + paramsOffset('OptimizerHeader'), params);
+}
+
+/** Rewrites an optimizer's kernel parameter block (a scheduler cycling the momentum). */
+export function writeOptimizerParams(ptr: Ptr, kernel: OptimizerKernel, params: Record<string, unknown>): void {
   writeFields(paramBlocks[optimizerKernels[kernel].params], ptr + paramsOffset('OptimizerHeader'), params);
 }
 

@@ -1,5 +1,6 @@
 // Layers: the Layer base and its registry descriptor, Parameter (a live view of a tensor in WASM memory),
 // and Linear, the layer that holds weights. The activations are in activations.ts.
+import { type BufferDtype, type LayerBuffer } from './buffer.js';
 import { WasmBlock, alignFloats, checkedBytes, getCore, memoryBuffer, type Ptr } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type LayerKernel } from './kernel.js';
@@ -17,6 +18,9 @@ export interface LayerKind<L extends Layer = Layer, O extends object = object> {
   validate?(options: O): void;
   /** The shapes of the tensors a layer with these options saves, by state_dict name ('weight', …). */
   parameterShapes?(options: O): Record<string, number[]>;
+  /** The buffers (state saved with the parameters but not trained) a layer with these options has, by
+   *  state_dict name ('running_mean', …), with their shapes and dtypes. */
+  bufferShapes?(options: O): Record<string, { shape: number[]; dtype: BufferDtype }>;
   create(options: O): L;
   /** The spec options that rebuild `layer`. */
   describe(layer: L): O;
@@ -117,6 +121,12 @@ export abstract class Layer {
   /** @internal What the layer itself owns in WASM memory (nothing for activations). */
   protected freeMemory(): void {}
 
+  /** @internal Whether the layer owns WASM memory (parameters, statistics): a network that runs it then
+   *  owns the layer, and no other network may take it. */
+  get ownsMemory(): boolean {
+    return false;
+  }
+
   /** Frees what the layer owns in WASM memory. A layer that belongs to a network goes with the network:
    *  dispose the network instead (disposing a layer it still runs would leave it computing with freed
    *  memory). */
@@ -149,6 +159,11 @@ export abstract class Layer {
 
   /** Parameters named as in PyTorch's state_dict ('weight', 'bias'). */
   parameters(): Parameter[] {
+    return [];
+  }
+
+  /** Buffers (saved, not trained) named as in PyTorch's state_dict ('running_mean', …). */
+  buffers(): LayerBuffer[] {
     return [];
   }
 
@@ -318,6 +333,11 @@ export class Linear extends Layer {
 
   override toString(): string {
     return `Linear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.hasBias})`;
+  }
+
+  /** @internal */
+  override get ownsMemory(): boolean {
+    return true;
   }
 
   protected override freeMemory(): void {

@@ -7,13 +7,28 @@ import { type MatrixInput, requirePositiveInteger, stageFinite, toFlatRows } fro
 import { readResultField } from './kernel.js';
 import { StepConfigs } from './step-config.js';
 import { Layer, Linear, Parameter } from './layers.js';
+import { type LayerBuffer } from './buffer.js';
+import { Dropout } from './dropout.js';
+import { checkBatchStatistics } from './normalization.js';
 import { Loss, type PreparedTarget } from './losses.js';
 import { Optimizer } from './optimizers.js';
 import { checkOptionKeys } from './options.js';
 import { Plan } from './plan.js';
-import { Generator } from './random.js';
+import { Generator, defaultGen } from './random.js';
 import { checkLossAndOptimizer, throwForStatus } from './status.js';
-import { type Evaluation, type FitOptions, type History, type TargetInput, evaluateNetwork, fitNetwork } from './fit.js';
+import {
+  type EvaluateOptions,
+  type Evaluation,
+  type FitOptions,
+  type History,
+  type TargetInput,
+  evaluateNetwork,
+  fitNetwork,
+  smallestBatch,
+} from './fit.js';
+import { type BatchSource, type StreamFitOptions, fitStream, isBatchSource } from './stream.js';
+import { type LRScheduler } from './schedulers.js';
+import { summarize } from './summary.js';
 import { type Trace, traceNetwork } from './trace.js';
 import * as files from './checkpoint.js';
 import type { NetworkJSON } from './serialize.js';
@@ -21,7 +36,8 @@ import type { NetworkJSON } from './serialize.js';
 export type { Trace, TraceLayer } from './trace.js';
 
 export interface NetworkOptions {
-  /** Re-initialise every Linear layer, in order, from a Generator with this seed. */
+  /** Re-initialise every Linear layer, in order, from a Generator with this seed; Dropout's masks come from
+   *  a generator seeded from it too (without a seed, from one seeded by the default generator). */
   seed?: number;
 }
 
@@ -34,6 +50,8 @@ export interface NetworkSession {
   buffers(rows: number): Plan;
   /** Records that the activation buffers hold a forward pass of `rows` rows (0: none), for backward(). */
   hold(rows: number): void;
+  /** The generator Dropout draws its masks from (null without Dropout). */
+  readonly rng: Generator | null;
 }
 
 const sessions = new WeakMap<Network, NetworkSession>();
@@ -58,6 +76,8 @@ export class Network {
   private busy: string | null = null;
   /** trainStep's configs, kept between calls. */
   private readonly steps = new StepConfigs();
+  /** The generator of Dropout's masks (null without Dropout). */
+  private rng: Generator | null = null;
 
   constructor(layers: Layer[], options: NetworkOptions = {}) {
     checkOptionKeys(options, ['seed'], 'Network');
@@ -71,9 +91,14 @@ export class Network {
     } finally {
       generator?.dispose();
     }
-    this.plan = new Plan(this.layers, this.widths, this);
-    for (const layer of layers) if (layer.parameters().length) layer.owner = this;
+    if (layers.some((layer) => layer instanceof Dropout)) {
+      // its own stream, not the weights' (seeded from the seed, or drawn from the default generator)
+      this.rng = new Generator(options.seed === undefined ? defaultGen().below(0xffffffff) : (options.seed ^ 0x5bd1e995) >>> 0);
+    }
+    this.plan = new Plan(this.layers, this.widths, this, this.rng?.statePtr ?? 0);
+    for (const layer of layers) if (layer.ownsMemory) layer.owner = this;
     const plan = this.plan;
+    const rng = this.rng;
     sessions.set(this, {
       plan,
       layers: this.layers,
@@ -85,6 +110,7 @@ export class Network {
       hold: (rows) => {
         this.heldBatch = rows;
       },
+      rng,
     });
   }
 
@@ -102,7 +128,7 @@ export class Network {
         );
       }
       layer.assertAlive();
-      if (layer.parameters().length && (layer.owner !== null || seen.has(layer))) {
+      if (layer.ownsMemory && (layer.owner !== null || seen.has(layer))) {
         throw new BackpropError(
           'BAD_OPTION',
           `layers[${k}] (${layer}) already belongs to a network; create a new ${layer.kind.type}`,
@@ -110,9 +136,15 @@ export class Network {
       }
       seen.add(layer);
     });
-    const first = layers.find((l): l is Linear => l instanceof Linear);
-    if (!first) throw new BackpropError('BAD_OPTION', 'a Network needs at least one Linear layer to know its input size');
-    const widths = [first.inFeatures];
+    // the layers before the first that knows its input width keep the width: it is the network's input width
+    const first = (layers as Layer[]).find((l) => l.inputWidth() !== null);
+    if (!first) {
+      throw new BackpropError(
+        'BAD_OPTION',
+        'a Network needs a layer that knows its input size (Linear, LayerNorm or BatchNorm1d)',
+      );
+    }
+    const widths = [first.inputWidth()!];
     layers.forEach((layer: Layer, k: number) => {
       const needs = layer.inputWidth();
       if (needs !== null && needs !== widths[k]) {
@@ -175,6 +207,7 @@ export class Network {
   forward(x: MatrixInput): Float32Array {
     const session = this.session('forward()', 'write');
     const { batch, xPtr } = this.stageBatch(beginStaging(), x);
+    checkBatchStatistics(this.layers, batch, session.plan.training);
     const plan = session.buffers(batch);
     const core = getCore();
     core.copyF32(plan.input, xPtr, batch * this.inFeatures);
@@ -217,6 +250,7 @@ export class Network {
     const optimizerPtr = optimizer.readyBlock();
     // everything is checked and staged before the network is touched
     const { batch, xPtr, targetPtr, prepared } = this.stageBatch(beginStaging(), x, target, loss);
+    checkBatchStatistics(this.layers, batch, session.plan.training);
     const plan = session.buffers(batch);
     const step = this.steps.config(plan, loss, prepared!.kernel, optimizerPtr, targetPtr, batch, this);
     copyF32(plan.input, xPtr, batch * this.inFeatures);
@@ -226,15 +260,19 @@ export class Network {
     return readResultField('loss');
   }
 
-  /** The network's outputs for x, computed in batches of `batchSize` rows (inference: backward() cannot
-   *  follow it). Returns a new Float32Array [rows, outFeatures]. */
+  /** The network's outputs for x in eval mode (Dropout off, BatchNorm1d's running statistics), computed in
+   *  batches of `batchSize` rows (inference: backward() cannot follow it); the mode it found is restored.
+   *  Returns a new Float32Array [rows, outFeatures]. */
   predict(x: MatrixInput, options: { batchSize?: number } = {}): Float32Array {
     const session = this.session('predict()', 'read');
     checkOptionKeys(options, ['batchSize'], 'predict');
     const batchSize = requirePositiveInteger(options.batchSize ?? 1024, 'batchSize');
     const rows = toFlatRows(x, 'x', this.inFeatures);
+    checkBatchStatistics(this.layers, smallestBatch(rows.rows, batchSize), false);
     const data = new WasmBlock(checkedBytes(`x (${rows.rows} rows of ${this.inFeatures})`, rows.values.length));
+    const mode = session.plan.training;
     try {
+      session.plan.setTraining(false);
       stageFinite(rows, data.ptr, 'x', this.inFeatures);
       const out = new Float32Array(rows.rows * this.outFeatures);
       const plan = session.buffers(Math.min(batchSize, rows.rows));
@@ -247,19 +285,70 @@ export class Network {
       }
       return out;
     } finally {
+      session.plan.setTraining(mode);
       data.free();
       this.heldBatch = 0;
     }
   }
 
-  /** Trains on (x, y) for some epochs of shuffled mini-batches; resolves with the per-epoch history.
-   *  Deterministic for a given seed. See FitOptions. */
-  fit(x: MatrixInput, y: TargetInput, options: FitOptions): Promise<History> {
-    return fitNetwork(this, x, y, options);
+  /** The class of each row of x: the argmax of its outputs (the first on ties), or for one output per row
+   *  whether it is above `threshold` (default 0.5 for probabilities; use 0 for logits). Eval mode, as predict. */
+  predictClasses(x: MatrixInput, options: { batchSize?: number; threshold?: number } = {}): Int32Array {
+    checkOptionKeys(options, ['batchSize', 'threshold'], 'predictClasses');
+    const threshold = options.threshold ?? 0.5;
+    if (typeof threshold !== 'number' || Number.isNaN(threshold)) {
+      throw new BackpropError('BAD_OPTION', `expected predictClasses threshold to be a number, got ${describeValue(threshold)}`);
+    }
+    const out = this.predict(x, { batchSize: options.batchSize });
+    const width = this.outFeatures;
+    const classes = new Int32Array(out.length / width);
+    for (let r = 0; r < classes.length; r++) {
+      if (width === 1) {
+        classes[r] = out[r] > threshold ? 1 : 0;
+        continue;
+      }
+      let best = 0;
+      for (let c = 1; c < width; c++) if (out[r * width + c] > out[r * width + best]) best = c;
+      classes[r] = best;
+    }
+    return classes;
   }
 
-  /** The loss on (x, y), and accuracy for classification losses, computed in batches. */
-  evaluate(x: MatrixInput, y: TargetInput, loss: Loss, options: { batchSize?: number } = {}): Evaluation {
+  /** Whether layers such as Dropout and BatchNorm1d run in training mode (true for a new network). */
+  get training(): boolean {
+    this.assertUsable('training', 'read');
+    return this.plan!.training;
+  }
+
+  /** Sets training mode (`mode` true, the default) or eval mode, as torch's module.train(mode); returns the
+   *  network. fit() trains in training mode and validates in eval mode; predict() and evaluate() use eval mode. */
+  train(mode = true): this {
+    this.assertUsable('train()', 'write');
+    if (typeof mode !== 'boolean')
+      throw new BackpropError('BAD_OPTION', `expected train(mode) to get a boolean, got ${describeValue(mode)}`);
+    this.plan!.setTraining(mode);
+    return this;
+  }
+
+  /** Sets eval mode (Dropout passes values through, BatchNorm1d uses its running statistics); returns the network. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Trains on (x, y) for some epochs of shuffled mini-batches; resolves with the per-epoch history.
+   *  Deterministic for a given seed. See FitOptions. */
+  fit(x: MatrixInput, y: TargetInput, options: FitOptions): Promise<History>;
+  /** Trains on batches { x, y } from an (async) iterable — data that need not fit in memory, in a fixed WASM
+   *  footprint. See StreamFitOptions. */
+  fit(batches: BatchSource, options: StreamFitOptions): Promise<History>;
+  fit(x: MatrixInput | BatchSource, y: TargetInput | StreamFitOptions, options?: FitOptions): Promise<History> {
+    if (isBatchSource(x)) return fitStream(this, x, y as StreamFitOptions);
+    return fitNetwork(this, x as MatrixInput, y as TargetInput, options as FitOptions);
+  }
+
+  /** The loss on (x, y) in eval mode, with accuracy for classification losses and any `metrics`, computed in
+   *  batches. */
+  evaluate(x: MatrixInput, y: TargetInput, loss: Loss, options: EvaluateOptions = {}): Evaluation {
     return evaluateNetwork(this, x, y, loss, options);
   }
 
@@ -273,6 +362,30 @@ export class Network {
   parameters(): Parameter[] {
     this.assertUsable('parameters()', 'read');
     return this.layers.flatMap((layer, k) => layer.parameters().map((p) => p.withName(`${k}.${p.name}`)));
+  }
+
+  /** Every buffer (saved state that is not trained: BatchNorm1d's running statistics), named as in PyTorch's
+   *  state_dict ('1.running_mean', ...). */
+  buffers(): LayerBuffer[] {
+    this.assertUsable('buffers()', 'read');
+    return this.layers.flatMap((layer, k) => layer.buffers().map((b) => b.withName(`${k}.${b.name}`)));
+  }
+
+  /** The number of trainable values (Σ of the parameters' sizes, as sum(p.numel()) in torch). */
+  get parameterCount(): number {
+    return this.parameters().reduce((sum, p) => sum + p.size, 0);
+  }
+
+  /** A table of the layers: index, class, output shape, parameters and bytes, with the totals. */
+  summary(): string {
+    this.assertUsable('summary()', 'read');
+    return summarize(this, this.widths);
+  }
+
+  /** An independent copy: the same layers, parameters, buffers, mode and Dropout generator state. */
+  clone(): Network {
+    this.assertUsable('clone()', 'read');
+    return files.cloneNetwork(this);
   }
 
   get disposed(): boolean {
@@ -293,7 +406,7 @@ export class Network {
   /** The network as a safetensors file: tensors named as PyTorch's state_dict ('0.weight', ...), the
    *  architecture in __metadata__. With an optimizer over net.parameters(), its state is saved too
    *  (a checkpoint: Network.loadCheckpoint restores both). */
-  save(options: { optimizer?: Optimizer } = {}): Uint8Array {
+  save(options: { optimizer?: Optimizer; scheduler?: LRScheduler } = {}): Uint8Array {
     return files.saveNetwork(this, options);
   }
 
@@ -302,8 +415,13 @@ export class Network {
     return files.loadNetwork(bytes);
   }
 
-  /** A network and its optimizer (with its state and step count) from save({ optimizer }). */
-  static loadCheckpoint(bytes: Uint8Array): { network: Network; optimizer: Optimizer | null } {
+  /** A network and its optimizer (with its state and step count) from save({ optimizer }), and its scheduler
+   *  (with its progress) from save({ optimizer, scheduler }). */
+  static loadCheckpoint(bytes: Uint8Array): {
+    network: Network;
+    optimizer: Optimizer | null;
+    scheduler: LRScheduler | null;
+  } {
     return files.loadCheckpoint(bytes);
   }
 
@@ -325,6 +443,8 @@ export class Network {
     this.plan.dispose();
     this.plan = null;
     this.steps.dispose();
+    this.rng?.dispose();
+    this.rng = null;
     sessions.delete(this);
     for (const layer of this.layers) if (layer.owner === this) layer.release();
   }

@@ -10,6 +10,8 @@ export interface OptionSpec<T> {
   /** Returns the value, or throws BAD_OPTION naming `name`. */
   check(value: unknown, name: string): T;
   readonly takes: OptionShape;
+  /** A typical value of an option without a default (documentation, and tests that sample options). */
+  readonly example?: T;
 }
 
 export type OptionShape =
@@ -18,6 +20,7 @@ export type OptionShape =
   | { readonly type: 'oneOf'; readonly values: readonly string[] }
   | { readonly type: 'pair'; readonly rule: NumberRule }
   | { readonly type: 'floatArray' }
+  | { readonly type: 'integerList'; readonly rule: NumberRule }
   | { readonly type: 'instance'; readonly name: string };
 
 export type OptionSpecs<O> = { readonly [K in keyof O]-?: OptionSpec<O[K]> };
@@ -99,9 +102,28 @@ export function number(defaultValue: number, rule: NumberRule = {}): OptionSpec<
   return { default: defaultValue, check: (value, name) => checkNumber(value, name, rule), takes: { type: 'number', rule } };
 }
 
-/** A number option that may be left out (no default). */
-export function optionalNumber(rule: NumberRule = {}): OptionSpec<number | undefined> {
-  return { default: undefined, check: (value, name) => checkNumber(value, name, rule), takes: { type: 'number', rule } };
+/** A number option that may be left out (no default); `example` is a typical value. */
+export function optionalNumber(rule: NumberRule = {}, example?: number): OptionSpec<number | undefined> {
+  return {
+    default: undefined,
+    check: (value, name) => checkNumber(value, name, rule),
+    takes: { type: 'number', rule },
+    ...(example === undefined ? {} : { example }),
+  };
+}
+
+/** A list of integers, each within `rule` (MultiStepLR's milestones), copied and frozen; no default. */
+export function integerList(rule: NumberRule, example: readonly number[]): OptionSpec<readonly number[] | undefined> {
+  return {
+    default: undefined,
+    check(value, name) {
+      if (!Array.isArray(value)) refuse(name, 'an array of integers', value);
+      const list = value as unknown[];
+      return Object.freeze(list.map((v, i) => checkNumber(v, `${name}[${i}]`, { ...rule, integer: true })));
+    },
+    takes: { type: 'integerList', rule },
+    example,
+  };
 }
 
 export function boolean(defaultValue: boolean): OptionSpec<boolean> {

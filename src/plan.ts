@@ -1,24 +1,36 @@
 // The plan the WASM core runs for a network (assembly/network.ts): one block with the PlanHeader, a
 // PlanRow per layer and the layers' kernel parameter blocks, and one block of batch buffers — each layer's
-// input/output activations and their gradients for up to `capacity` rows, and a target buffer. This is the
-// one file of the facade that knows that layout.
+// input/output activations and their gradients for up to `capacity` rows, each layer's per-batch scratch
+// (Dropout's mask, the norms' statistics), and a target buffer. This is the one file of the facade that knows
+// that layout.
 import { type Ptr, WasmBlock, alignFloats, checkedBytes } from './core.js';
-import { layerParamBytes, structBytes, writeLayerParams, writePlanRow, writeStruct } from './kernel.js';
+import {
+  layerKeepsStatistics,
+  layerParamBytes,
+  layerScratchFloats,
+  setStructField,
+  structBytes,
+  writeLayerParams,
+  writePlanRow,
+  writeStruct,
+} from './kernel.js';
 import { type Layer } from './layers.js';
 
 export class Plan {
   private block: WasmBlock;
   private buffers: WasmBlock | null = null;
-  private offsets = { acts: [] as number[], grads: [] as number[], target: 0 };
+  private offsets = { acts: [] as number[], grads: [] as number[], scratch: [] as number[], target: 0 };
   /** Rows the batch buffers hold. */
   capacity = 0;
-  private training = false;
+  private mode = true;
 
   /** `widths[k]`: the width of layer k's input; widths[layers.length]: the network's output. */
   constructor(
     private readonly layers: readonly Layer[],
     private readonly widths: readonly number[],
     owner: object,
+    /** The generator state Dropout draws its masks from (0: none). */
+    private readonly rng: Ptr = 0,
   ) {
     const paramBytes = layers.reduce((sum, layer) => sum + alignFloats(layerParamBytes(layer.planEntry().kernel) / 4) * 4, 0);
     this.block = new WasmBlock(structBytes('PlanHeader') + layers.length * structBytes('PlanRow') + paramBytes, owner);
@@ -35,7 +47,8 @@ export class Plan {
 
   /** Writes the header, every row and the parameter blocks (again after the buffers move). */
   private write(): void {
-    writeStruct('PlanHeader', this.block.ptr, { layers: this.layers.length, training: this.training });
+    const statistics = this.layers.some((layer) => layerKeepsStatistics(layer.planEntry().kernel));
+    writeStruct('PlanHeader', this.block.ptr, { layers: this.layers.length, training: this.mode, rng: this.rng, statistics });
     let params = this.rowPtr(this.layers.length);
     this.layers.forEach((layer, k) => {
       const entry = layer.planEntry();
@@ -49,6 +62,7 @@ export class Plan {
               output: this.act(k + 1),
               gradInput: this.grad(k),
               gradOutput: this.grad(k + 1),
+              scratch: this.scratch(k),
             };
       writePlanRow(this.rowPtr(k), {
         ...entry,
@@ -74,12 +88,18 @@ export class Plan {
       });
     const acts = place('activations'),
       grads = place('gradients');
+    const scratch = this.layers.map((layer, k) => {
+      const at = total;
+      const floats = layerScratchFloats(layer.planEntry().kernel, rows, this.widths[k + 1]);
+      total += checkedBytes(`the scratch of layers[${k}] for ${rows} rows`, floats) / 4;
+      return at;
+    });
     const target = total;
     total += alignFloats(rows * Math.max(1, this.widths[this.widths.length - 1]));
     const grown = new WasmBlock(checkedBytes(`the batch buffers for ${rows} rows`, total), this);
     this.buffers?.free();
     this.buffers = grown;
-    this.offsets = { acts, grads, target };
+    this.offsets = { acts, grads, scratch, target };
     this.capacity = rows;
     this.write();
     return true;
@@ -108,10 +128,21 @@ export class Plan {
     return this.buffers!.ptr + this.offsets.target * 4;
   }
 
-  /** Sets the mode that layers such as Dropout and BatchNorm read. */
+  /** Layer k's per-batch scratch (Dropout's mask, the norms' statistics). */
+  scratch(k: number): Ptr {
+    return this.buffers!.ptr + this.offsets.scratch[k] * 4;
+  }
+
+  /** The mode that layers such as Dropout and BatchNorm1d read (true: training). */
+  get training(): boolean {
+    return this.mode;
+  }
+
+  /** Sets the mode that layers such as Dropout and BatchNorm1d read. */
   setTraining(training: boolean): void {
-    this.training = training;
-    writeStruct('PlanHeader', this.block.ptr, { layers: this.layers.length, training });
+    if (training === this.mode) return;
+    this.mode = training;
+    setStructField('PlanHeader', this.block.ptr, 'training', Number(training));
   }
 
   dispose(): void {

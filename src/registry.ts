@@ -16,6 +16,7 @@ import {
   Softplus,
   Tanh,
 } from './activations.js';
+import { Dropout } from './dropout.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type Layer, type LayerKind, Linear } from './layers.js';
 import {
@@ -30,8 +31,20 @@ import {
   NLLLoss,
   SmoothL1Loss,
 } from './losses.js';
+import { BatchNorm1d, LayerNorm } from './normalization.js';
 import { Adagrad, Adam, AdamW, type Optimizer, type OptimizerKind, RMSprop, SGD } from './optimizers.js';
 import { type Parameter } from './layers.js';
+import {
+  CosineAnnealingLR,
+  ExponentialLR,
+  LinearLR,
+  type LRScheduler,
+  MultiStepLR,
+  OneCycleLR,
+  ReduceLROnPlateau,
+  type SchedulerKind,
+  StepLR,
+} from './schedulers.js';
 import { readOptions } from './options.js';
 
 export const LAYERS = {
@@ -49,6 +62,9 @@ export const LAYERS = {
   Softplus,
   Hardtanh,
   ReLU6,
+  Dropout,
+  LayerNorm,
+  BatchNorm1d,
 } as const;
 export const LOSSES = {
   MSELoss,
@@ -61,6 +77,15 @@ export const LOSSES = {
   BCEWithLogitsLoss,
 } as const;
 export const OPTIMIZERS = { SGD, Adam, AdamW, RMSprop, Adagrad } as const;
+export const SCHEDULERS = {
+  StepLR,
+  MultiStepLR,
+  ExponentialLR,
+  CosineAnnealingLR,
+  LinearLR,
+  OneCycleLR,
+  ReduceLROnPlateau,
+} as const;
 
 type KindOptions<C> = C extends { kind: { options: infer S } }
   ? { [K in keyof S]?: S[K] extends { default: infer T } ? T : never }
@@ -73,6 +98,8 @@ export type LayerSpec = Spec<typeof LAYERS>;
 export type LossSpec = Spec<typeof LOSSES>;
 /** An optimizer as plain data: { type: 'SGD', lr: 0.05, momentum: 0.9 }, … */
 export type OptimizerSpec = Spec<typeof OPTIMIZERS>;
+/** A scheduler as plain data: { type: 'OneCycleLR', maxLr: 0.1, totalSteps: 1000 }, … */
+export type SchedulerSpec = Spec<typeof SCHEDULERS>;
 
 function lookup<T>(registry: Record<string, T>, what: string, spec: unknown): [string, T, Record<string, unknown>] {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
@@ -92,6 +119,7 @@ type AnyLayerKind = LayerKind<any, any>;
 const layerKinds = LAYERS as unknown as Record<string, { kind: AnyLayerKind }>;
 const lossKinds = LOSSES as unknown as Record<string, { kind: LossKind<any> }>;
 const optimizerKinds = OPTIMIZERS as unknown as Record<string, { kind: OptimizerKind<any> }>;
+const schedulerKinds = SCHEDULERS as unknown as Record<string, { kind: SchedulerKind<any> }>;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** The kind of a layer type, or null when the registry has none. */
@@ -129,4 +157,16 @@ export function buildOptimizer(params: Parameter[], spec: unknown): Optimizer {
 /** The spec that rebuilds `optimizer` over the same parameters. */
 export function describeOptimizer(optimizer: Optimizer): OptimizerSpec {
   return { type: optimizer.kind.type, ...optimizer.config() } as OptimizerSpec;
+}
+
+/** A scheduler over `optimizer` from its spec { type, ...options }. */
+export function buildScheduler(optimizer: Optimizer, spec: unknown): LRScheduler {
+  const [, { kind }, options] = lookup(schedulerKinds, 'scheduler', spec);
+  return kind.create(optimizer, options as never) as LRScheduler;
+}
+
+/** The spec that rebuilds `scheduler` over the same optimizer. */
+export function describeScheduler(scheduler: LRScheduler): SchedulerSpec {
+  const options = Object.fromEntries(Object.entries(scheduler.options).filter(([, v]) => v !== undefined));
+  return { type: scheduler.kind.type, ...options } as SchedulerSpec;
 }

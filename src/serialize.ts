@@ -7,10 +7,10 @@ import { readOptions } from './options.js';
 
 export type { LayerSpec };
 
-/** A named tensor of float32 values. */
+/** A named tensor: float32 values (parameters, float buffers), or int64 ones (num_batches_tracked). */
 export interface NamedTensor {
   shape: number[];
-  data: Float32Array;
+  data: Float32Array | BigInt64Array;
 }
 
 export const FORMAT = 'backprop-wasm';
@@ -45,28 +45,46 @@ export function checkLayerSpecs(specs: unknown): LayerSpec[] {
   });
 }
 
-/** The parameter names and shapes that a list of layers has, as in PyTorch's state_dict. */
+/** The parameter and buffer names and shapes that a list of layers has, as in PyTorch's state_dict, and
+ *  the names of its integer (int64) buffers. */
 export function parameterShapes(specs: LayerSpec[]): Map<string, number[]> {
+  return stateShapes(specs).shapes;
+}
+
+export function stateShapes(specs: LayerSpec[]): { shapes: Map<string, number[]>; integers: Set<string> } {
   const shapes = new Map<string, number[]>();
+  const integers = new Set<string>();
   specs.forEach((spec, k) => {
     const { type, ...options } = spec;
     const kind = layerKind(type)!;
     for (const [name, shape] of Object.entries(kind.parameterShapes?.(options) ?? {})) shapes.set(`${k}.${name}`, shape);
+    for (const [name, buffer] of Object.entries(kind.bufferShapes?.(options) ?? {})) {
+      shapes.set(`${k}.${name}`, buffer.shape);
+      if (buffer.dtype === 'int64') integers.add(`${k}.${name}`);
+    }
   });
-  return shapes;
+  return { shapes, integers };
 }
 
-/** Checks that `tensors` holds exactly the parameters `expected` names, with their shapes. */
+/** Checks that `tensors` holds exactly the tensors `expected` names, with their shapes; those named in
+ *  `integers` must hold integers (an I64 tensor), the others floats. */
 export function checkTensorsMatch(
   expected: Map<string, number[]>,
   tensors: Map<string, NamedTensor>,
   ignorePrefix: string,
+  integers: ReadonlySet<string> = new Set(),
 ): void {
   for (const [name, shape] of expected) {
     const tensor = tensors.get(name);
     if (!tensor) throw corrupt(`the file has no tensor "${name}" (expected shape [${shape}])`);
     if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
       throw corrupt(`tensor "${name}" has shape [${tensor.shape}], expected [${shape}]`);
+    }
+    const isInteger = tensor.data instanceof BigInt64Array;
+    if (isInteger !== integers.has(name)) {
+      throw corrupt(
+        `tensor "${name}" holds ${isInteger ? 'integers' : 'floats'}, expected ${integers.has(name) ? 'integers (I64)' : 'floats'}`,
+      );
     }
   }
   for (const name of tensors.keys()) {
@@ -76,14 +94,16 @@ export function checkTensorsMatch(
 
 // ---- safetensors: u64 little-endian header length, JSON header, raw little-endian tensor bytes ----
 
-const DTYPE_BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2 };
+const DTYPE_BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4 };
+const INTEGER_DTYPES = new Set(['I64', 'I32']);
 const MAX_HEADER_BYTES = 100_000_000;
 
 export function encodeSafetensors(tensors: [string, NamedTensor][], metadata: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, tensor] of tensors) {
-    header[name] = { dtype: 'F32', shape: tensor.shape, data_offsets: [offset, offset + tensor.data.byteLength] };
+    const dtype = tensor.data instanceof BigInt64Array ? 'I64' : 'F32';
+    header[name] = { dtype, shape: tensor.shape, data_offsets: [offset, offset + tensor.data.byteLength] };
     offset += tensor.data.byteLength;
   }
   let json = JSON.stringify(header);
@@ -102,12 +122,13 @@ export function encodeSafetensors(tensors: [string, NamedTensor][], metadata: Re
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
-function littleEndianBytes(data: Float32Array): Uint8Array {
+function littleEndianBytes(data: Float32Array | BigInt64Array): Uint8Array {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (LITTLE_ENDIAN) return bytes;
   const out = new Uint8Array(data.byteLength);
   const view = new DataView(out.buffer);
-  data.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  if (data instanceof BigInt64Array) data.forEach((v, i) => view.setBigInt64(i * 8, v, true));
+  else data.forEach((v, i) => view.setFloat32(i * 4, v, true));
   return out;
 }
 
@@ -141,7 +162,8 @@ export function decodeSafetensors(bytes: unknown): DecodedFile {
   for (const [name, entry] of Object.entries(entries)) {
     const { dtype, shape, begin, end } = checkEntry(name, entry, dataLength);
     spans.push([begin, end, name]);
-    tensors.set(name, { shape, data: toFloat32(bytes.subarray(dataStart + begin, dataStart + end), dtype) });
+    const raw = bytes.subarray(dataStart + begin, dataStart + end);
+    tensors.set(name, { shape, data: INTEGER_DTYPES.has(dtype) ? toInt64(raw, dtype) : toFloat32(raw, dtype) });
   }
   spans.sort((a, b) => a[0] - b[0]);
   let covered = 0;
@@ -189,6 +211,14 @@ function checkEntry(name: string, entry: unknown, dataLength: number) {
   return { dtype, shape: shape as number[], begin, end };
 }
 
+function toInt64(bytes: Uint8Array, dtype: string): BigInt64Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = bytes.length / DTYPE_BYTES[dtype];
+  const out = new BigInt64Array(count);
+  for (let i = 0; i < count; i++) out[i] = dtype === 'I64' ? view.getBigInt64(i * 8, true) : BigInt(view.getInt32(i * 4, true));
+  return out;
+}
+
 function toFloat32(bytes: Uint8Array, dtype: string): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = bytes.length / DTYPE_BYTES[dtype];
@@ -233,6 +263,8 @@ export interface NetworkJSON {
   layers: LayerSpec[];
   /** Parameters by state_dict name; data row-major. */
   parameters: Record<string, { shape: number[]; data: number[] }>;
+  /** Buffers (BatchNorm1d's running statistics) by state_dict name; int64 ones as safe integers. */
+  buffers?: Record<string, { shape: number[]; data: number[]; dtype: 'float32' | 'int64' }>;
 }
 
 /** Checks a NetworkJSON (or its text) and returns its layer specs and tensors. */
@@ -246,22 +278,34 @@ export function readNetworkJSON(json: unknown): { specs: LayerSpec[]; tensors: M
     }
   }
   if (value === null || typeof value !== 'object') throw corrupt(`expected a network JSON object, got ${describeValue(value)}`);
-  const { format, layers, parameters } = value as Record<string, unknown>;
+  const { format, layers, parameters, buffers = {} } = value as Record<string, unknown>;
   if (format !== FORMAT) throw corrupt(`expected format "${FORMAT}", got ${describeValue(format)}`);
   const specs = checkLayerSpecs(layers);
   if (parameters === null || typeof parameters !== 'object')
     throw corrupt(`expected parameters to be an object, got ${describeValue(parameters)}`);
+  if (buffers === null || typeof buffers !== 'object')
+    throw corrupt(`expected buffers to be an object, got ${describeValue(buffers)}`);
   const tensors = new Map<string, NamedTensor>();
-  for (const [name, entry] of Object.entries(parameters)) {
-    const { shape, data } = (entry ?? {}) as Record<string, unknown>;
+  const read = (what: string, name: string, entry: unknown) => {
+    const { shape, data, dtype = 'float32' } = (entry ?? {}) as Record<string, unknown>;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
-      throw corrupt(`parameter "${name}" has no valid shape`);
+      throw corrupt(`${what} "${name}" has no valid shape`);
     const size = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (!Array.isArray(data) || data.length !== size || !data.every((v) => typeof v === 'number')) {
-      throw corrupt(`parameter "${name}" needs ${size} numbers in data, got ${describeValue(data)}`);
+    const integer = dtype === 'int64';
+    if (!integer && dtype !== 'float32')
+      throw corrupt(`${what} "${name}" has dtype ${describeValue(dtype)}, expected 'float32' or 'int64'`);
+    const valid = (v: unknown) => typeof v === 'number' && (!integer || Number.isSafeInteger(v));
+    if (!Array.isArray(data) || data.length !== size || !data.every(valid)) {
+      throw corrupt(`${what} "${name}" needs ${size} ${integer ? 'integers' : 'numbers'} in data, got ${describeValue(data)}`);
     }
-    tensors.set(name, { shape: shape as number[], data: Float32Array.from(data as number[]) });
-  }
+    const values = data as number[];
+    tensors.set(name, {
+      shape: shape as number[],
+      data: integer ? BigInt64Array.from(values, (v) => BigInt(v)) : Float32Array.from(values),
+    });
+  };
+  for (const [name, entry] of Object.entries(parameters)) read('parameter', name, entry);
+  for (const [name, entry] of Object.entries(buffers)) read('buffer', name, entry);
   return { specs, tensors };
 }
 

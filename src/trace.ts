@@ -1,12 +1,15 @@
 // net.trace(): one batch's forward and backward quantities per Linear layer, as the backpropagation lecture
 // draws them. The core's training step computes them (networkTrainStep with the update off, ∂L/∂x on);
-// this file only reads the plan's buffers and puts the parameters' gradients back as they were.
+// this file only reads the plan's buffers and puts the parameters' gradients back as they were. It runs in
+// the network's mode (and says which); the step keeps BatchNorm1d's running statistics as they were, and the
+// Dropout generator is put back, so a trace changes nothing.
 import { beginStaging, checkedBytes, getCore, memoryBuffer, readF32 } from './core.js';
 import { type MatrixInput, stageFinite, toFlatRows } from './input.js';
 import { isElementwiseActivation, readResult, structBytes, writeStruct } from './kernel.js';
 import { Linear } from './layers.js';
 import { type Loss } from './losses.js';
 import { type Network, networkSession } from './network.js';
+import { checkBatchStatistics } from './normalization.js';
 import { checkLoss, throwForStatus } from './status.js';
 import type { TargetInput } from './fit.js';
 
@@ -34,6 +37,8 @@ export interface TraceLayer {
 }
 
 export interface Trace {
+  /** The mode the network ran in: 'train' (Dropout masks, batch statistics) or 'eval'. */
+  mode: 'train' | 'eval';
   loss: number;
   output: Float32Array;
   /** ∂L/∂x of the network's input. */
@@ -66,9 +71,11 @@ export function traceNetwork(net: Network, x: MatrixInput, target: TargetInput, 
     update: false,
     inputGrad: true,
   });
+  checkBatchStatistics(layers, batch, plan.training);
   const params = net.parameters();
   const savedGrads = params.map((p) => p.grad.slice());
   const core = getCore();
+  const rngState = session.rng ? new Uint32Array(memoryBuffer(), session.rng.statePtr, 4).slice() : null;
   try {
     core.copyF32(plan.input, xPtr, batch * net.inFeatures);
     const status = core.networkTrainStep(step);
@@ -104,8 +111,15 @@ export function traceNetwork(net: Network, x: MatrixInput, target: TargetInput, 
         dLdb: gradsByName.get(`${k}.bias`) ?? null,
       });
     });
-    return { loss: readResult().loss, output: act(layers.length), dLdx: grad(0), layers: traced };
+    return {
+      mode: plan.training ? 'train' : 'eval',
+      loss: readResult().loss,
+      output: act(layers.length),
+      dLdx: grad(0),
+      layers: traced,
+    };
   } finally {
     params.forEach((p, k) => p.grad.set(savedGrads[k]));
+    if (rngState) new Uint32Array(memoryBuffer(), session.rng!.statePtr, 4).set(rngState);
   }
 }

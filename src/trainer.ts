@@ -73,7 +73,17 @@ function startWorker(): WorkerHandle {
   };
 }
 
-const ABORTED: History = { epochs: [], loss: [], valLoss: [], valAccuracy: [], stopReason: 'aborted', bestEpoch: 0 };
+const ABORTED: History = {
+  epochs: [],
+  loss: [],
+  valLoss: [],
+  valAccuracy: [],
+  metrics: {},
+  valMetrics: {},
+  lr: [],
+  stopReason: 'aborted',
+  bestEpoch: 0,
+};
 
 /** Trains `network` in a worker thread. One fit at a time; while it runs, calls that would change the
  *  network on this thread (trainStep, fit, loadWeights, dispose, …) are refused. An idle trainer does not

@@ -38,7 +38,7 @@ describe('construction', () => {
       /layers\[2\] \(Linear\(in_features=5, out_features=1, bias=true\)\) expects 5 inputs, but layers\[1\] \(ReLU\(\)\) gives 10/,
     );
     expect(() => new Network([])).toThrow(/non-empty array of layers/);
-    expect(() => new Network([new Relu()])).toThrow(/at least one Linear/);
+    expect(() => new Network([new Relu()])).toThrow(/a layer that knows its input size \(Linear, LayerNorm or BatchNorm1d\)/);
     expect(() => new Network([new Linear(2, 2), {} as never])).toThrow(/layers\[1\] to be a Layer/);
     expect(() => new Linear(0, 3)).toThrow(/inFeatures to be a positive integer, got 0/);
     expect(() => new Linear(2.5, 3)).toThrow(/got 2.5/);

@@ -6,7 +6,8 @@ import { RAGGED, core, inWasm, readF32, stageActivation } from './helpers';
 import { beginStaging } from '../src/core';
 import { Loss } from '../src/losses';
 import * as ref from './reference';
-import { activationTypes, layerClass, lossClass, lossTypes, sampleOptions } from './kinds';
+import { activationTypes, layerClass, lossClass, lossTypes, makeLayer, moduleTypes, referenceOf, sampleOptions } from './kinds';
+import { type BatchNorm1d, Linear, Network } from '../src/index';
 
 const random = ref.testRandom(7);
 
@@ -111,6 +112,65 @@ describe('activation kernels', () => {
       staged.free();
     }
   });
+});
+
+describe('kernels of the layers with state (LayerNorm, BatchNorm1d, Dropout)', () => {
+  // each behind an identity Linear, so that its input is x and ∂L/∂x is its own input gradient, exactly
+  const random = ref.testRandom(13);
+  for (const type of moduleTypes) {
+    for (const training of [true, false]) {
+      it(`${type} in ${training ? 'training' : 'eval'} mode: forward, ∂L/∂x and parameter gradients against float64, ragged sizes`, () => {
+        for (const options of sampleOptions(layerClass(type), random, 3)) {
+          for (const width of [1, 3, 4, 5, 9, 33]) {
+            // BatchNorm1d over 2 rows gives ±1 whatever they are: a gradient of almost nothing, all rounding
+            for (const batch of type === 'BatchNorm1d' ? [3, 7, 16] : [2, 3, 7, 16]) {
+              const identity = new Linear(width, width);
+              const layer = makeLayer(type, width, options);
+              const net = new Network([identity, layer], { seed: width * 100 + batch });
+              identity.weight.fill(0);
+              for (let i = 0; i < width; i++) identity.weight[i * width + i] = 1;
+              identity.bias!.fill(0);
+              net.train(training);
+              // running statistics away from their start, and parameters away from 1 and 0
+              for (const b of layer.buffers()) {
+                if (b.data instanceof Float32Array)
+                  b.data.set(ref.randomArray(random, b.size).map((v) => (b.name === 'running_var' ? 0.5 + Math.abs(v) : v)));
+              }
+              for (const p of layer.parameters()) p.data.set(ref.randomArray(random, p.size, 2));
+              const x = ref.randomArray(random, batch * width, 3);
+              const gradOut = ref.randomArray(random, batch * width);
+              const before = layer.buffers().map((b) => Array.from(b.data as Float32Array, Number));
+              const model = referenceOf(net, 0)[1] as Extract<ref.RefLayer, { kind: 'module' }>; // its state before the pass
+              net.zeroGrad();
+              const y = net.forward(x);
+              const dx = net.backward(gradOut);
+              const reference = referenceOf(net, batch)[1] as Extract<ref.RefLayer, { kind: 'module' }>;
+              const module = type === 'Dropout' ? reference.module : model.module; // Dropout: with the mask it drew
+              const scale = Math.max(1, ...Array.from(gradOut, Math.abs));
+              expect(ref.maxRelativeError(y, module.forward(x, batch, width))).toBeLessThan(4e-6);
+              const back = module.backward(x, gradOut, batch, width);
+              expect(ref.maxRelativeError(dx, back.input, 1e-3 * scale)).toBeLessThan(2e-5);
+              for (const p of layer.parameters()) expect(ref.maxRelativeError(p.grad, back.params[p.name])).toBeLessThan(2e-5);
+              // running statistics: updated by a training pass (torch's rule), kept in eval mode
+              if (layer.buffers().length) {
+                const [mean, variance, tracked] = layer.buffers();
+                const expectedMean = Float64Array.from(before[0]),
+                  expectedVar = Float64Array.from(before[1]);
+                if (training) {
+                  const momentum = Math.fround((layer as BatchNorm1d).options.momentum);
+                  ref.batchNormRunningUpdate(x, batch, width, momentum, expectedMean, expectedVar);
+                }
+                expect(ref.maxRelativeError(mean.data as Float32Array, expectedMean)).toBeLessThan(1e-6);
+                expect(ref.maxRelativeError(variance.data as Float32Array, expectedVar)).toBeLessThan(1e-6);
+                expect((tracked.data as BigInt64Array)[0]).toBe(training ? 1n : 0n);
+              }
+              net.dispose();
+            }
+          }
+        }
+      });
+    }
+  }
 });
 
 describe('loss kernels', () => {

@@ -18,18 +18,24 @@ const pkg = pathToFileURL(join(root, 'dist/index.js')).href;
 const FIXTURES: Record<string, string> = {
   x: 'const x = Float32Array.from({ length: 96 * 2 }, (_, i) => Math.sin(i * 1.7));',
   labels: 'const labels = Int32Array.from({ length: 96 }, (_, i) => i % 3);',
+  rows: 'const rows = 96;',
+  weights: 'const weights = new Float32Array(96).fill(1);',
   testX: 'const testX = Float32Array.from({ length: 30 * 2 }, (_, i) => Math.cos(i));',
   testY: 'const testY = Int32Array.from({ length: 30 }, (_, i) => i % 3);',
   bigX: 'const bigX = Float32Array.from({ length: 5000 * 2 }, (_, i) => Math.sin(i));',
-  net: 'const net = new Network([new Linear(2, 16), new ReLU(), new Linear(16, 3)], { seed: 1 });',
-  optimizer: 'const optimizer = new SGD(net.parameters(), { lr: 0.05, momentum: 0.9 });',
+  net: 'const net = new lib.Network([new lib.Linear(2, 16), new lib.ReLU(), new lib.Linear(16, 3)], { seed: 1 });',
+  optimizer: 'const optimizer = new lib.SGD(net.parameters(), { lr: 0.05, momentum: 0.9 });',
+  scheduler: 'const scheduler = new lib.StepLR(optimizer, { stepSize: 2 });',
+  myScore: 'const myScore = (pred, target) => pred.length / target.length;',
+  readBatches:
+    'async function* readBatches(_file, size) { for (let s = 0; s < 96; s += size) yield { x: x.subarray(2 * s, 2 * Math.min(96, s + size)), y: labels.subarray(s, Math.min(96, s + size)) }; }',
   abortController: 'const abortController = new AbortController();',
   signal: 'const signal = new AbortController().signal;',
   bytesFromPyTorch:
-    'const bytesFromPyTorch = new Network([new Linear(2, 16), new ReLU(), new Linear(16, 3)], { seed: 2 }).save();',
+    'const bytesFromPyTorch = new lib.Network([new lib.Linear(2, 16), new lib.ReLU(), new lib.Linear(16, 3)], { seed: 2 }).save();',
 };
 /** Fixtures that others need first. */
-const NEEDS: Record<string, string[]> = { optimizer: ['net'], bytesFromPyTorch: [] };
+const NEEDS: Record<string, string[]> = { optimizer: ['net'], scheduler: ['optimizer'], readBatches: ['x', 'labels'] };
 
 function declared(code: string): Set<string> {
   const names = new Set<string>();
@@ -51,7 +57,10 @@ function declared(code: string): Set<string> {
 function asModule(block: string): string {
   const own = declared(block);
   // names in code, not in comments or strings
-  const code = block.replace(/\/\/.*$/gm, '').replace(/'[^'\n]*'|"[^"\n]*"/g, "''");
+  const code = block
+    .replace(/\/\/.*$/gm, '')
+    .replace(/'[^'\n]*'|"[^"\n]*"/g, "''")
+    .replace(/([{,]\s*)[A-Za-z_$][\w$]*\s*:/g, '$1'); // object keys are not uses
   const used = new Set(code.match(/[A-Za-z_$][\w$]*/g));
   const exports = Object.keys(lib).filter((name) => used.has(name) && !own.has(name));
   const fixtures: string[] = [];
@@ -66,16 +75,9 @@ function asModule(block: string): string {
   const body = block.replace(/from ['"]backprop-wasm['"]/g, `from '${pkg}'`);
   const preamble = [
     exports.length ? `import { ${exports.join(', ')} } from '${pkg}';` : '',
-    `import { init as __init, Network as __N, Linear as __L, ReLU as __R, SGD as __S } from '${pkg}';`,
-    'await __init();',
-    `const [Network_, Linear_, ReLU_, SGD_] = [__N, __L, __R, __S];`,
-    ...fixtures.map((name) =>
-      FIXTURES[name]
-        .replace(/\bNetwork\b/g, 'Network_')
-        .replace(/\bLinear\b/g, 'Linear_')
-        .replace(/\bReLU\b/g, 'ReLU_')
-        .replace(/\bSGD\b/g, 'SGD_'),
-    ),
+    `import * as lib from '${pkg}';`,
+    'await lib.init();',
+    ...fixtures.map((name) => FIXTURES[name]),
   ];
   return `${preamble.join('\n')}\n${body}`;
 }

@@ -182,9 +182,182 @@ export function activationBackward(
   return out;
 }
 
+/** A layer with its own state, by its forward and its vector-Jacobian product: LayerNorm, BatchNorm1d,
+ *  Dropout. `params` are its parameters by state_dict name (live: a finite difference may change them). */
+export interface RefModule {
+  params: Record<string, Float64Array>;
+  forward(x: ArrayLike<number>, batch: number, width: number): Float64Array;
+  /** ∂L/∂x and ∂L/∂(each parameter) from ∂L/∂y. */
+  backward(
+    x: ArrayLike<number>,
+    gradOut: ArrayLike<number>,
+    batch: number,
+    width: number,
+  ): { input: Float64Array; params: Record<string, Float64Array> };
+}
+
 export type RefLayer =
   | { kind: 'linear'; inF: number; outF: number; weight: Float64Array; bias: Float64Array | null }
-  | { kind: 'activation'; type: string; act: ActivationRef };
+  | { kind: 'activation'; type: string; act: ActivationRef }
+  | { kind: 'module'; type: string; module: RefModule };
+
+/** What a layer with state holds besides its options: parameters and buffers by state_dict name, the mode,
+ *  and Dropout's mask (0 or 1/(1 − p) per element, as the kernel drew it). */
+export interface ModuleState {
+  params: Record<string, Float64Array>;
+  buffers: Record<string, Float64Array>;
+  training: boolean;
+  mask?: ArrayLike<number>;
+}
+
+/** Normalises each group of `n` values at stride `step` (a row for LayerNorm, a column for BatchNorm1d):
+ *  x̂ = (x − mean)/√(var + eps) with the biased variance, or given statistics; y = x̂·w + b. */
+function normalize(
+  x: ArrayLike<number>,
+  groups: number,
+  n: number,
+  index: (group: number, i: number) => number,
+  eps: number,
+  stats?: (group: number) => { mean: number; variance: number },
+) {
+  const xhat = new Float64Array(x.length);
+  const rstd = new Float64Array(groups);
+  for (let g = 0; g < groups; g++) {
+    let mean = 0,
+      variance = 0;
+    if (stats) ({ mean, variance } = stats(g));
+    else {
+      for (let i = 0; i < n; i++) mean += x[index(g, i)] / n;
+      for (let i = 0; i < n; i++) variance += (x[index(g, i)] - mean) ** 2 / n;
+    }
+    rstd[g] = 1 / Math.sqrt(variance + eps);
+    for (let i = 0; i < n; i++) xhat[index(g, i)] = (x[index(g, i)] - mean) * rstd[g];
+  }
+  return { xhat, rstd };
+}
+
+/** ∂L/∂x of x̂ = (x − mean)·rstd over a group of n (batch statistics): rstd·(g − mean(g) − x̂·mean(g·x̂)). */
+function normalizeBackward(
+  xhat: Float64Array,
+  rstd: Float64Array,
+  g: Float64Array,
+  groups: number,
+  n: number,
+  index: (group: number, i: number) => number,
+): Float64Array {
+  const out = new Float64Array(g.length);
+  for (let k = 0; k < groups; k++) {
+    let meanG = 0,
+      meanGX = 0;
+    for (let i = 0; i < n; i++) {
+      meanG += g[index(k, i)] / n;
+      meanGX += (g[index(k, i)] * xhat[index(k, i)]) / n;
+    }
+    for (let i = 0; i < n; i++) out[index(k, i)] = rstd[k] * (g[index(k, i)] - meanG - xhat[index(k, i)] * meanGX);
+  }
+  return out;
+}
+
+/** y = x̂·w + b per feature f, and the parameters' gradients Σ ∂L/∂y·x̂, Σ ∂L/∂y (when it has them). */
+function affine(params: Record<string, Float64Array>, feature: (i: number) => number) {
+  const w = (i: number) => params.weight?.[feature(i)] ?? 1;
+  return {
+    apply: (xhat: Float64Array) => Float64Array.from(xhat, (v, i) => v * w(i) + (params.bias?.[feature(i)] ?? 0)),
+    /** g = ∂L/∂y·w, and the parameter gradients. */
+    backward(xhat: Float64Array, gradOut: ArrayLike<number>, width: number) {
+      const grads: Record<string, Float64Array> = {};
+      if (params.weight) grads.weight = new Float64Array(width);
+      if (params.bias) grads.bias = new Float64Array(width);
+      const g = new Float64Array(xhat.length);
+      for (let i = 0; i < xhat.length; i++) {
+        if (grads.weight) grads.weight[feature(i)] += gradOut[i] * xhat[i];
+        if (grads.bias) grads.bias[feature(i)] += gradOut[i];
+        g[i] = gradOut[i] * w(i);
+      }
+      return { g, grads };
+    },
+  };
+}
+
+/** Float64 definitions of the layers that hold state, by registry type, from options and state. */
+export const MODULES: Record<string, (o: Options, state: ModuleState) => RefModule> = {
+  LayerNorm: (o, state) => {
+    const eps = Math.fround(o.eps as number);
+    const params = state.params;
+    return {
+      params,
+      forward(x, batch, width) {
+        const { xhat } = normalize(x, batch, width, (r, i) => r * width + i, eps);
+        return affine(params, (i) => i % width).apply(xhat);
+      },
+      backward(x, gradOut, batch, width) {
+        const index = (r: number, i: number) => r * width + i;
+        const { xhat, rstd } = normalize(x, batch, width, index, eps);
+        const { g, grads } = affine(params, (i) => i % width).backward(xhat, gradOut, width);
+        return { input: normalizeBackward(xhat, rstd, g, batch, width, index), params: grads };
+      },
+    };
+  },
+  BatchNorm1d: (o, state) => {
+    const eps = Math.fround(o.eps as number);
+    const params = state.params;
+    const running = !state.training && o.trackRunningStats;
+    const stats = running
+      ? (f: number) => ({ mean: state.buffers.running_mean[f], variance: state.buffers.running_var[f] })
+      : undefined;
+    return {
+      params,
+      forward(x, batch, width) {
+        const { xhat } = normalize(x, width, batch, (f, r) => r * width + f, eps, stats);
+        return affine(params, (i) => i % width).apply(xhat);
+      },
+      backward(x, gradOut, batch, width) {
+        const index = (f: number, r: number) => r * width + f;
+        const { xhat, rstd } = normalize(x, width, batch, index, eps, stats);
+        const { g, grads } = affine(params, (i) => i % width).backward(xhat, gradOut, width);
+        const input = running
+          ? Float64Array.from(g, (v, i) => v * rstd[i % width])
+          : normalizeBackward(xhat, rstd, g, width, batch, index);
+        return { input, params: grads };
+      },
+    };
+  },
+  Dropout: (_o, state) => {
+    const scale = (i: number) => (state.training && state.mask ? state.mask[i] : 1);
+    return {
+      params: {},
+      forward: (x) => Float64Array.from(x, (v, i) => v * scale(i)),
+      backward: (_x, gradOut) => ({ input: Float64Array.from(gradOut, (v, i) => v * scale(i)), params: {} }),
+    };
+  },
+};
+
+/** The reference of a layer with state, or an error naming the missing kind. */
+export function moduleRef(type: string, options: Options, state: ModuleState): RefModule {
+  const make = MODULES[type];
+  if (!make) throw new Error(`test/reference.ts has no float64 reference for the layer ${type}: add one`);
+  return make(options, state);
+}
+
+/** BatchNorm1d's running statistics after a training-mode pass over x [batch, width] (torch's update: the
+ *  unbiased batch variance, momentum the new batch's weight). */
+export function batchNormRunningUpdate(
+  x: ArrayLike<number>,
+  batch: number,
+  width: number,
+  momentum: number,
+  mean: Float64Array,
+  variance: Float64Array,
+): void {
+  for (let f = 0; f < width; f++) {
+    let m = 0;
+    for (let r = 0; r < batch; r++) m += x[r * width + f] / batch;
+    let v = 0;
+    for (let r = 0; r < batch; r++) v += (x[r * width + f] - m) ** 2 / (batch - 1);
+    mean[f] = (1 - momentum) * mean[f] + momentum * m;
+    variance[f] = (1 - momentum) * variance[f] + momentum * v;
+  }
+}
 
 /** z[b,o] = Σ_i x[b,i]·W[o,i] + bias[o] */
 export function linearForward(
@@ -212,6 +385,7 @@ export function forward(layers: RefLayer[], x: ArrayLike<number>, batch: number)
   for (const layer of layers) {
     const input = acts[acts.length - 1];
     if (layer.kind === 'linear') acts.push(linearForward(input, layer.weight, layer.bias, batch, layer.inF, layer.outF));
+    else if (layer.kind === 'module') acts.push(layer.module.forward(input, batch, input.length / batch));
     else acts.push(activate(layer.act, input, input.length / batch));
   }
   return acts;
@@ -249,6 +423,11 @@ export function backward(layers: RefLayer[], acts: Float64Array[], gradOut: Arra
       weight[k] = gw;
       bias[k] = layer.bias ? gb : null;
       grad = gx;
+    } else if (layer.kind === 'module') {
+      const back = layer.module.backward(input, grad, batch, input.length / batch);
+      weight[k] = back.params.weight ?? null;
+      bias[k] = back.params.bias ?? null;
+      grad = back.input;
     } else {
       grad = activationBackward(layer.act, input, grad, input.length / batch);
     }

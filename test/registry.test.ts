@@ -5,7 +5,18 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BackpropError, Linear, type Loss, Network, type Optimizer, createTrainer, init, LAYERS, type Layer } from '../src/index';
+import {
+  BackpropError,
+  Linear,
+  type Loss,
+  Network,
+  type Optimizer,
+  createTrainer,
+  init,
+  LAYERS,
+  SCHEDULERS,
+  type Layer,
+} from '../src/index';
 import { coreExportArity, testExportArity } from '../src/generated/core-exports';
 import { encodeSafetensors } from '../src/serialize';
 import { type OptionSpec } from '../src/options';
@@ -124,6 +135,12 @@ function badValues(spec: OptionSpec<unknown>): [unknown, string][] {
       ];
     case 'instance':
       return [[{}, 'BAD_OPTION']];
+    case 'integerList':
+      return [
+        [[1.5], 'BAD_OPTION'],
+        ['3', 'BAD_OPTION'],
+        [[-1], 'BAD_OPTION'],
+      ];
   }
 }
 
@@ -152,6 +169,20 @@ describe('every kind refuses bad options, naming the option, what was expected a
     ...optimizerTypes.map((type): [string, (o: unknown) => unknown, Record<string, OptionSpec<unknown>>] => {
       const net = new Network([new Linear(2, 2)]);
       return [type, (o) => new (optimizerClass(type))(net.parameters(), o), optimizerClass(type).kind.options];
+    }),
+    ...Object.keys(SCHEDULERS).map((type): [string, (o: unknown) => unknown, Record<string, OptionSpec<unknown>>] => {
+      const cls = (
+        SCHEDULERS as unknown as Record<
+          string,
+          { kind: { options: Record<string, OptionSpec<unknown>> } } & (new (...a: unknown[]) => unknown)
+        >
+      )[type];
+      const net = new Network([new Linear(2, 2)]);
+      return [
+        type,
+        (o) => new cls(new (optimizerClass('SGD'))(net.parameters(), { lr: 0.1, momentum: 0.9 }), o),
+        cls.kind.options,
+      ];
     }),
   ];
   for (const [type, make, specs] of kinds) {

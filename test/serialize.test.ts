@@ -217,7 +217,7 @@ describe('corrupt files', () => {
     notJson[9] = 0x7b;
     notJson[10] = 0x7b;
     expectCorrupt(notJson, /not valid UTF-8 JSON/);
-    expectCorrupt(header({ a: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }), /dtype "?I64|dtype the string "I64"/);
+    expectCorrupt(header({ a: { dtype: 'I16', shape: [4], data_offsets: [0, 8] } }), /dtype "?I16|dtype the string "I16"/);
     expectCorrupt(header({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }), /does not hold 3 F32 values/);
     expectCorrupt(
       header({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }),

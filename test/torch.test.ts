@@ -13,18 +13,37 @@ import {
   type Optimizer,
   type Parameter,
   type Reduction,
+  Adam,
+  BatchNorm1d,
+  MSELoss,
   SGD,
   init,
 } from '../src/index';
 import { type LossKernel, isElementwiseActivation, lossTargetRange } from '../src/kernel';
 import { readOptions } from '../src/options';
-import { activationTypes, layerClass, lossClass, lossTypes, optimizerClass, optimizerTypes, sampleOptions } from './kinds';
+import {
+  activationTypes,
+  dropoutMask,
+  isStochastic,
+  layerClass,
+  lossClass,
+  lossTypes,
+  makeLayer,
+  optimizerClass,
+  optimizerTypes,
+  sampleOptions,
+  schedulerClass,
+  schedulerTypes,
+  widthKeepingTypes,
+} from './kinds';
 import { testRandom } from './reference';
 import {
   type Comparison,
   type TorchSpec,
   type TorchTensor,
   type SafetensorsDtype,
+  type StateDict,
+  DEFAULT_FLOOR,
   WorstErrors,
   compare,
   compareEach,
@@ -75,20 +94,26 @@ const LINEAR: LayerKind = {
   },
 };
 
-/** Every activation of the registry, with options drawn from its own declaration; torch gets the same
- *  class name and options (and dim = −1 for the per-row ones). */
-const WIDTH_KEEPING: LayerKind[] = activationTypes.map((type) => ({
+/** Every width-keeping layer of the registry — activations, LayerNorm, BatchNorm1d, Dropout — with options
+ *  drawn from its own declaration; torch gets the same class name and options (the width as its positional
+ *  argument, and dim = −1 for the per-row activations). */
+const WIDTH_KEEPING: LayerKind[] = widthKeepingTypes.map((type) => ({
   name: type,
-  random: (rng) => {
+  random: (rng, inFeatures) => {
     const options = pick(rng, sampleOptions(layerClass(type), rng, 3));
-    return () => new (layerClass(type))(options);
+    return () => makeLayer(type, inFeatures, options);
   },
   torchSpec: (layer) => {
-    const activation = layer as Activation<object>;
-    const perRow = !isElementwiseActivation(activation.planEntry().kernel);
-    return { type, kwargs: { ...activation.options, ...(perRow ? { dim: -1 } : {}) } };
+    const options: Record<string, unknown> = { ...(layer as Activation<object>).options };
+    const positional = layerClass(type).kind.positional ?? [];
+    const args = positional.map((key) => options[key]);
+    for (const key of positional) delete options[key];
+    const perRow = activationTypes.includes(type) && !isElementwiseActivation(layer.planEntry().kernel);
+    return { type, args, kwargs: { ...options, ...(perRow ? { dim: -1 } : {}) } };
   },
 }));
+/** The kinds whose training-mode output is random (Dropout): a trajectory cannot follow torch's masks. */
+const DETERMINISTIC = WIDTH_KEEPING.filter((kind) => !isStochastic(kind.name));
 const kindNamed = (name: string) => WIDTH_KEEPING.find((kind) => kind.name === name)!;
 
 /** The layer a loss needs before it, from what the loss says it takes. */
@@ -224,22 +249,35 @@ interface Recipe {
   label: string;
 }
 
+/** Normalising 2 values gives ±1 whatever they are, so LayerNorm over 2 features and BatchNorm1d over 2 rows
+ *  pass on a gradient of almost nothing, which float32 rounding (ours and torch's) swamps: such a network
+ *  gets 3 features or rows instead (BatchNorm1d in training mode needs 2 or more anyway, as torch). */
+function wellConditioned(kinds: LayerKind[], width: number): number {
+  return width === 2 && kinds.some((kind) => kind.name === 'LayerNorm') ? 3 : width;
+}
+const batchFor = (kinds: LayerKind[], batch: number) =>
+  kinds.some((kind) => kind.name === 'BatchNorm1d') ? Math.max(3, batch) : batch;
+
 /** Depth (Linear layers) 1–4 by index, widths 1–40, batch 1–16; 0–2 width-keeping layers after each
  *  Linear, with the kind `index` picks always present so that every kind appears over the recipes. */
-function randomRecipe(seed: number, index: number, maxDepth = 4): Recipe {
+function randomRecipe(seed: number, index: number, maxDepth = 4, pool: LayerKind[] = WIDTH_KEEPING): Recipe {
   const rng = testRandom(seed);
   const depth = 1 + (index % maxDepth);
   const widths = Array.from({ length: depth + 1 }, () => int(rng, 1, 40));
-  const forced = WIDTH_KEEPING[index % WIDTH_KEEPING.length];
+  const forced = pool[index % pool.length];
   const forcedAt = int(rng, 0, depth - 1);
+  const chosen = Array.from({ length: depth }, (_, d) => {
+    const kinds = Array.from({ length: int(rng, 0, 2) }, () => pick(rng, pool));
+    if (d === forcedAt) kinds.splice(int(rng, 0, kinds.length), 0, forced);
+    widths[d + 1] = wellConditioned(kinds, widths[d + 1]);
+    return kinds;
+  });
   const parts: Part[] = [];
   for (let d = 0; d < depth; d++) {
     parts.push({ kind: LINEAR, make: LINEAR.random(rng, widths[d], widths[d + 1]) });
-    const kinds = Array.from({ length: int(rng, 0, 2) }, () => pick(rng, WIDTH_KEEPING));
-    if (d === forcedAt) kinds.splice(int(rng, 0, kinds.length), 0, forced);
-    for (const kind of kinds) parts.push({ kind, make: kind.random(rng, widths[d + 1], widths[d + 1]) });
+    for (const kind of chosen[d]) parts.push({ kind, make: kind.random(rng, widths[d + 1], widths[d + 1]) });
   }
-  const batch = int(rng, 1, 16);
+  const batch = batchFor(chosen.flat(), int(rng, 1, 16));
   return {
     seed,
     parts,
@@ -255,12 +293,13 @@ function randomRecipe(seed: number, index: number, maxDepth = 4): Recipe {
 function isolatedRecipe(seed: number, kind: LayerKind, tail: boolean): Recipe {
   const rng = testRandom(seed);
   const widths = [int(rng, 1, 40), int(rng, 1, 40), int(rng, 1, 40)];
+  widths[1] = wellConditioned([kind], widths[1]);
   const parts: Part[] = [
     { kind: LINEAR, make: LINEAR.random(rng, widths[0], widths[1]) },
     { kind, make: kind.random(rng, widths[1], widths[1]) },
   ];
   if (tail) parts.push({ kind: LINEAR, make: LINEAR.random(rng, widths[1], widths[2]) });
-  const batch = int(rng, 1, 16);
+  const batch = batchFor([kind], int(rng, 1, 16));
   return {
     seed,
     parts,
@@ -300,6 +339,62 @@ function buildNetwork(recipe: Recipe, head?: LayerKind): { net: Network; parts: 
 }
 
 const torchLayers = (net: Network, parts: Part[]): TorchSpec[] => net.layers.map((layer, k) => parts[k].kind.torchSpec(layer));
+
+/** The network's state_dict as torch takes it: parameters, and buffers (num_batches_tracked as int64). */
+function netState(net: Network): StateDict {
+  return {
+    ...stateDict(net.parameters()),
+    ...Object.fromEntries(
+      net
+        .buffers()
+        .map((b) => [b.name, tensor(Array.from(b.data, Number), [...b.shape], b.dtype === 'int64' ? 'int64' : undefined)]),
+    ),
+  };
+}
+
+/** Whether a parameter's gradient is zero in exact arithmetic, because a BatchNorm1d normalising with batch
+ *  statistics takes its effect away: a bias (a shift that Linear layers carry on as a shift) or a norm layer's
+ *  per-feature weight (a scale, carried by Identity only) before it. Torch's float32 values and ours are then
+ *  both rounding, and are compared on the scale of the network's other values. */
+function structurallyZero(net: Network, name: string): boolean {
+  const [index, param] = name.split('.');
+  const k = Number(index);
+  if (param !== 'bias' && !(param === 'weight' && !(net.layers[k] instanceof Linear))) return false;
+  const carried = param === 'bias' ? ['Identity', 'Linear'] : ['Identity'];
+  for (let j = k + 1; j < net.layers.length; j++) {
+    const layer = net.layers[j];
+    if (layer instanceof BatchNorm1d) return layer.usesBatchStatistics(net.training);
+    if (!carried.includes((layer.kind as { type: string }).type)) return false;
+  }
+  return false;
+}
+
+/** The scale a state tensor of torch's (`state`, by name) is compared on: its own, except for a running mean,
+ *  which is on the scale of the spread of what it averages (√running_var: a mean of normalised values is
+ *  0 plus rounding), and a parameter whose gradient is structurally zero (on the scale of the others). */
+function stateFloor(net: Network, name: string, state: Record<string, ArrayLike<number>>): number {
+  if (name.endsWith('.running_mean')) {
+    const variance = state[name.replace(/running_mean$/, 'running_var')];
+    return Math.sqrt(Math.max(DEFAULT_FLOOR, ...Array.from(variance, Math.abs)));
+  }
+  if (!structurallyZero(net, name)) return DEFAULT_FLOOR;
+  const others = net.parameters().filter((p) => p.name !== name && !structurallyZero(net, p.name));
+  return Math.max(DEFAULT_FLOOR, ...others.flatMap((p) => Array.from(state[p.name] ?? [], Math.abs)));
+}
+
+/** The masks (1 keep, 0 drop) the network's Dropout layers drew in its last training pass of `batch` rows. */
+function dropoutMasks(net: Network, batch: number): Record<number, TorchTensor> {
+  const masks: Record<number, TorchTensor> = {};
+  net.layers.forEach((layer, k) => {
+    if (!isStochastic((layer.kind as { type: string }).type) || !net.training) return;
+    const mask = dropoutMask(net, k, batch);
+    masks[k] = tensor(
+      Array.from(mask, (m) => (m === 0 ? 0 : 1)),
+      [batch, mask.length / batch],
+    );
+  });
+  return masks;
+}
 const kindNames = (parts: Part[]) => [...new Set(parts.map((p) => p.kind.name))];
 
 const NETWORK_COUNT = 30;
@@ -316,6 +411,8 @@ const lossErrors = new WorstErrors();
 const optimizerErrors = new WorstErrors();
 const fileErrors = new WorstErrors();
 const conditioningErrors = new WorstErrors();
+const statefulErrors = new WorstErrors();
+const schedulerErrors = new WorstErrors();
 
 /** Records `c` under `kinds` and fails when it exceeds `tolerance`. */
 function check(log: WorstErrors, kinds: string | string[], what: string, c: Comparison, tolerance: number): void {
@@ -333,6 +430,10 @@ afterAll(() => {
     optimizerErrors.summary('optimizers (50-step trajectories: per-step losses, final weights, optimizer state):'),
     conditioningErrors.summary('for scale, torch float32 against torch float64 on the same trajectories:'),
     fileErrors.summary('files (outputs of save() loaded by torch, of torch files loaded by loadWeights):'),
+    statefulErrors.summary(
+      'layers with state, 20 training-mode steps of SGD (per-step losses, final parameters and running statistics, eval outputs):',
+    ),
+    schedulerErrors.summary('schedulers, 100 steps (learning rate and momentum per step, element by element):'),
   ].join('\n');
   console.log(text);
   mkdirSync('test-output', { recursive: true });
@@ -496,9 +597,9 @@ describe('forward, loss, gradients and ∂L/∂x match torch', () => {
           const loss = lossCase.kind.random(rng, lossCase.reduction, width);
           const x = uniform(rng, recipe.batch * net.inFeatures, 2);
           const target = lossCase.kind.target(rng, recipe.batch, width, loss);
-          const initial = stateDict(net.parameters());
+          const initial = netState(net);
 
-          const output = net.forward(x);
+          const output = net.forward(x); // in training mode: batch statistics, and Dropout masks torch is given
           const value = loss.forward(output, target.ours, width);
           net.zeroGrad();
           const dx = net.backward(loss.backward());
@@ -511,14 +612,20 @@ describe('forward, loss, gradients and ∂L/∂x match torch', () => {
               x: tensor(x, [recipe.batch, net.inFeatures]),
               loss: lossCase.kind.torchSpec(loss),
               target: target.torch,
+              dropout_masks: dropoutMasks(net, recipe.batch),
             }),
           );
           // a layer kind's line: Linear over every network, another kind over those where it is the only
           // kind besides Linear (its errors then are its own)
           const others = kindNames(parts).filter((name) => name !== LINEAR.name);
           const kinds = others.length === 1 ? [LINEAR.name, others[0]] : [LINEAR.name];
-          const expectClose = (what: string, ours: ArrayLike<number>, theirs: ArrayLike<number>) => {
-            const comparison = compare(ours, theirs);
+          // a gradient that is zero in exact arithmetic is rounding in torch as in ours: on the network's scale
+          const gradScale = Math.max(
+            DEFAULT_FLOOR,
+            ...Object.values(reply.grads).flatMap((g) => Array.from(floats(g), Math.abs)),
+          );
+          const expectClose = (what: string, ours: ArrayLike<number>, theirs: ArrayLike<number>, floor = DEFAULT_FLOOR) => {
+            const comparison = compare(ours, theirs, floor);
             layerErrors.record(kinds, `${recipe.label}, ${lossCase.name}: ${what}`, comparison);
             check(lossErrors, lossCase.name, `${recipe.label}: ${what}`, comparison, GRADIENT_TOLERANCE);
           };
@@ -526,14 +633,22 @@ describe('forward, loss, gradients and ∂L/∂x match torch', () => {
           expectClose('loss', [value], [num(reply.loss as number)]);
           expectClose('∂L/∂x', dx, floats(reply.dx!));
           expect(Object.keys(reply.grads).sort()).toEqual(grads.map((g) => g.name).sort());
-          for (const { name, grad } of grads) expectClose(`${name} grad`, grad, floats(reply.grads[name]));
+          const floorOf = (name: string) => (structurallyZero(net, name) ? gradScale : DEFAULT_FLOOR);
+          for (const { name, grad } of grads) expectClose(`${name} grad`, grad, floats(reply.grads[name]), floorOf(name));
+          // running statistics after the pass (num_batches_tracked exactly)
+          const torchState = Object.fromEntries(Object.entries(reply.state).map(([k, t]) => [k, floats(t)]));
+          for (const b of net.buffers()) {
+            if (b.dtype === 'int64') expect(Array.from(b.data, Number)).toEqual(reply.state[b.name].data);
+            else expectClose(b.name, b.data as Float32Array, torchState[b.name], stateFloor(net, b.name, torchState));
+          }
 
           // trainStep: the fused path (loss before the step, gradients of this batch)
           const { net: twin } = buildNetwork(recipe, lossCase.kind.head);
           const optimizer = new SGD(twin.parameters(), { lr: 0.01 });
           const stepLoss = twin.trainStep(x, target.ours, loss, optimizer);
           expectClose('trainStep loss', [stepLoss], [num(reply.loss as number)]);
-          for (const p of twin.parameters()) expectClose(`trainStep ${p.name} grad`, p.grad, floats(reply.grads[p.name]));
+          for (const p of twin.parameters())
+            expectClose(`trainStep ${p.name} grad`, p.grad, floats(reply.grads[p.name]), floorOf(p.name));
           net.dispose();
           twin.dispose();
           optimizer.dispose();
@@ -552,17 +667,20 @@ describe('50-step trajectories of every optimizer match torch.optim', () => {
   /** A trajectory case: a random network, loss and four batches; torch's request for it. */
   function trajectoryCase(o: number, variant: number) {
     const lossCase = LOSS_CASES[(2 * o + variant) % LOSS_CASES.length];
-    const recipe = randomRecipe(9001 + 101 * o + variant, o + variant, 3);
+    const recipe = randomRecipe(9001 + 101 * o + variant, o + variant, 3, DETERMINISTIC);
     const rng = testRandom(recipe.seed + 5);
     const { net, parts } = buildNetwork(recipe, lossCase.kind.head);
     const loss = lossCase.kind.random(rng, lossCase.reduction, net.outFeatures);
     const batches = Array.from({ length: 4 }, () => {
-      const rows = int(rng, 1, 16);
+      const rows = batchFor(
+        recipe.parts.map((p) => p.kind),
+        int(rng, 1, 16),
+      );
       const x = uniform(rng, rows * net.inFeatures, 2);
       return { rows, x, target: lossCase.kind.target(rng, rows, net.outFeatures, loss) };
     });
     const label = `${lossCase.name}, ${recipe.label}`;
-    return { lossCase, net, parts, loss, batches, label, initial: stateDict(net.parameters()) };
+    return { lossCase, net, parts, loss, batches, label, initial: netState(net) };
   }
 
   OPTIMIZER_KINDS.forEach((kind, o) => {
@@ -584,17 +702,26 @@ describe('50-step trajectories of every optimizer match torch.optim', () => {
         const [reply, reply64] = await Promise.all([torch.train(request), torch.train({ ...request, precision: 'float64' })]);
         // A case only tests ours if torch's own float32 run stays close to its float64 run: a trajectory
         // that amplifies rounding (a kink crossed, too large a step) would make any float32 code look wrong.
+        const torchState = Object.fromEntries(Object.entries(reply.state).map(([k, t]) => [k, floats(t)]));
+        const floorOf = (name: string) => stateFloor(c.net, name, torchState);
         const paired = [
-          { what: 'per-step losses', torch: reply.losses.map(num), torch64: reply64.losses.map(num), each: true },
+          {
+            what: 'per-step losses',
+            torch: reply.losses.map(num),
+            torch64: reply64.losses.map(num),
+            each: true,
+            floor: DEFAULT_FLOOR,
+          },
           ...Object.keys(reply.state).map((name) => ({
             what: `final ${name}`,
             torch: floats(reply.state[name]),
             torch64: doubles(reply64.state[name]),
             each: false,
+            floor: floorOf(name),
           })),
         ];
         const worst = paired
-          .map((q) => ({ q, c: (q.each ? compareEach : compare)(q.torch, q.torch64) }))
+          .map((q) => ({ q, c: (q.each ? compareEach : compare)(q.torch, q.torch64, q.floor) }))
           .reduce((a, b) => (b.c.error > a.c.error ? b : a));
         conditioningErrors.record(kind.name, `${c.label}: ${worst.q.what}`, worst.c, 'float32', 'float64');
         if (worst.c.error > tolerance / 10) {
@@ -611,12 +738,16 @@ describe('50-step trajectories of every optimizer match torch.optim', () => {
         }
         const saved = await torch.readSafetensors(c.net.save({ optimizer })); // our file, parsed by the oracle's own reader
         const label = `${kind.name}, ${c.label}`;
-        const quantities: { what: string; ours: ArrayLike<number>; torch: ArrayLike<number>; each?: boolean }[] = [
-          { what: 'per-step losses', ours: losses, torch: reply.losses.map(num), each: true },
-          ...c.net
-            .parameters()
-            .map((p) => ({ what: `final ${p.name}`, ours: floats(saved.tensors[p.name]), torch: floats(reply.state[p.name]) })),
-        ];
+        const quantities: { what: string; ours: ArrayLike<number>; torch: ArrayLike<number>; each?: boolean; floor?: number }[] =
+          [
+            { what: 'per-step losses', ours: losses, torch: reply.losses.map(num), each: true },
+            ...[...c.net.parameters(), ...c.net.buffers()].map((p) => ({
+              what: `final ${p.name}`,
+              ours: floats(saved.tensors[p.name]),
+              torch: floats(reply.state[p.name]),
+              floor: floorOf(p.name),
+            })),
+          ];
         // the optimizer state: every tensor torch keeps, under optimizer.<param>.<state> in our checkpoint
         expect(JSON.parse(saved.metadata!.optimizer).step).toBe(STEPS);
         const theirs: string[] = [];
@@ -639,7 +770,13 @@ describe('50-step trajectories of every optimizer match torch.optim', () => {
             .sort(),
         ).toEqual(theirs.sort());
         for (const q of quantities) {
-          check(optimizerErrors, kind.name, `${label}: ${q.what}`, (q.each ? compareEach : compare)(q.ours, q.torch), tolerance);
+          check(
+            optimizerErrors,
+            kind.name,
+            `${label}: ${q.what}`,
+            (q.each ? compareEach : compare)(q.ours, q.torch, q.floor ?? DEFAULT_FLOOR),
+            tolerance,
+          );
         }
         if (optimizer.clipGradNorm === 1e-3) {
           // the clip must have bitten, or this case would not test it (a network whose gradients vanish,
@@ -671,14 +808,18 @@ describe('files: save() loads into torch with load_state_dict(strict=True), torc
         }),
       );
       expect(reply.load_error).toBeNull();
-      expect(Object.values(reply.dtypes).every((d) => d === 'F32')).toBe(true);
-      const ours = net.forward(x);
-      for (const mode of ['eval', 'train'] as const) {
+      for (const [name, dtype] of Object.entries(reply.dtypes))
+        expect(dtype).toBe(name.endsWith('num_batches_tracked') ? 'I64' : 'F32');
+      // eval first (torch's train-mode pass updates its running statistics, as ours does); Dropout's
+      // train-mode masks are random, so only networks without it compare train-mode outputs here
+      const ours = { eval: net.eval().forward(x), train: net.train().forward(x) };
+      const stochastic = parts.some((p) => isStochastic(p.kind.name));
+      for (const mode of stochastic ? (['eval'] as const) : (['eval', 'train'] as const)) {
         check(
           fileErrors,
           'save() → torch load_state_dict',
           `${recipe.label}: ${mode} output`,
-          compare(ours, floats(reply.outputs![mode]!)),
+          compare(ours[mode], floats(reply.outputs![mode]!)),
           GRADIENT_TOLERANCE,
         );
       }
@@ -700,13 +841,15 @@ describe('files: save() loads into torch with load_state_dict(strict=True), torc
           }),
         );
         net.loadWeights(fromBase64(reply.file));
-        for (const p of net.parameters())
-          expect(Array.from(p.data), `${p.name} from a torch ${dtype} file`).toEqual(Array.from(floats(reply.state[p.name])));
+        for (const p of [...net.parameters(), ...net.buffers()])
+          expect(Array.from(p.data, Number), `${p.name} from a torch ${dtype} file`).toEqual(
+            Array.from(floats(reply.state[p.name])),
+          );
         check(
           fileErrors,
           `torch ${dtype} file → loadWeights`,
           `${recipe.label}: output`,
-          compare(net.forward(x), floats(reply.outputs!.eval!)),
+          compare(net.predict(x), floats(reply.outputs!.eval!)),
           GRADIENT_TOLERANCE,
         );
       }
@@ -714,3 +857,174 @@ describe('files: save() loads into torch with load_state_dict(strict=True), torc
     });
   });
 });
+
+describe('layers with state: 20 training-mode steps (parameters, running statistics), then eval outputs and the saved state_dict', () => {
+  // every layer kind of the registry with parameters or buffers of its own, besides Linear
+  const stateful = DETERMINISTIC.filter((kind) => {
+    const k = layerClass(kind.name).kind as { parameterShapes?: unknown; bufferShapes?: unknown };
+    return k.parameterShapes || k.bufferShapes;
+  });
+  const STEPS = 20;
+  stateful.forEach((kind, i) => {
+    for (let variant = 0; variant < 3; variant++) {
+      it(`${kind.name} #${variant}`, async () => {
+        const rng = testRandom(6100 + 10 * i + variant);
+        const [inF, mid, outF] = [int(rng, 2, 12), int(rng, 3, 24), int(rng, 1, 6)];
+        const parts: Part[] = [
+          { kind: LINEAR, make: LINEAR.random(rng, inF, mid) },
+          { kind, make: kind.random(rng, mid, mid) },
+          { kind: kindNamed('ReLU'), make: kindNamed('ReLU').random(rng, mid, mid) },
+          { kind: LINEAR, make: LINEAR.random(rng, mid, outF) },
+        ];
+        // the norm layer may come first too (it knows its input width)
+        if (variant === 2)
+          parts.splice(0, 1, { kind, make: kind.random(rng, inF, inF) }, { kind: LINEAR, make: LINEAR.random(rng, inF, mid) });
+        const net = new Network(
+          parts.map((p) => p.make()),
+          { seed: 61 + i },
+        );
+        const loss = new MSELoss();
+        const optimizer = new SGD(net.parameters(), { lr: 0.05, momentum: 0.9 });
+        const batches = Array.from({ length: 4 }, () => {
+          const rows = int(rng, 3, 12);
+          return { rows, x: uniform(rng, rows * inF, 2), y: uniform(rng, rows * outF, 1) };
+        });
+        const request = keepReproducer('train', {
+          layers: torchLayers(net, parts),
+          state: netState(net),
+          loss: { type: 'MSELoss' },
+          optimizer: { type: 'SGD', lr: 0.05, momentum: 0.9 },
+          batches: batches.map((b) => ({ x: tensor(b.x, [b.rows, inF]), target: tensor(b.y, [b.rows, outF]) })),
+          steps: STEPS,
+        });
+        const reply = await torch.train(request);
+        const losses = Array.from({ length: STEPS }, (_, s) => {
+          const b = batches[s % batches.length];
+          return net.trainStep(b.x, b.y, loss, optimizer);
+        });
+        const label = `${kind.name} #${variant}: ${describeParts(parts)}`;
+        check(statefulErrors, kind.name, `${label}: per-step losses`, compareEach(losses, reply.losses.map(num)), 1e-4);
+        const torchState = Object.fromEntries(Object.entries(reply.state).map(([k, t]) => [k, floats(t)]));
+        const floorOf = (name: string) => stateFloor(net, name, torchState);
+        for (const p of net.parameters())
+          check(
+            statefulErrors,
+            kind.name,
+            `${label}: final ${p.name}`,
+            compare(p.data, torchState[p.name], floorOf(p.name)),
+            1e-4,
+          );
+        for (const b of net.buffers()) {
+          if (b.dtype === 'int64') expect(Array.from(b.data, Number), b.name).toEqual(reply.state[b.name].data);
+          else
+            check(
+              statefulErrors,
+              kind.name,
+              `${label}: final ${b.name}`,
+              compare(b.data as Float32Array, torchState[b.name], floorOf(b.name)),
+              1e-4,
+            );
+        }
+        // eval mode, from the trained state: outputs, and our file loaded by torch with strict=True
+        const x = uniform(rng, 5 * inF, 2);
+        const evalReply = await torch.run({ layers: request.layers, state: reply.state, mode: 'eval', x: tensor(x, [5, inF]) });
+        check(statefulErrors, kind.name, `${label}: eval output`, compare(net.predict(x), floats(evalReply.output)), 1e-4);
+        const loaded = await torch.loadStateDict({
+          layers: request.layers,
+          file: base64(net.save()),
+          x: tensor(x, [5, inF]),
+          modes: ['eval'],
+        });
+        expect(loaded.load_error).toBeNull();
+        check(
+          statefulErrors,
+          kind.name,
+          `${label}: save() → torch, eval output`,
+          compare(net.predict(x), floats(loaded.outputs!.eval!)),
+          1e-4,
+        );
+        net.dispose();
+        optimizer.dispose();
+      });
+    }
+  });
+});
+
+describe('every scheduler of the registry: its learning rates (and momentum) over 100 steps match torch.optim.lr_scheduler', () => {
+  const STEPS = 100;
+  schedulerTypes.forEach((type, t) => {
+    const cls = schedulerClass(type);
+    const rng = testRandom(7300 + t);
+    const sets = sampleOptions(cls, rng, 4).map((o) => ({ ...requiredExamples(cls), ...o }));
+    sets.forEach((options, v) => {
+      // momentum cycling is seen through SGD's momentum and Adam's beta1
+      const withAdam = v % 2 === 1;
+      it(`${type} ${JSON.stringify(options)}${withAdam ? ' over Adam' : ''}`, async () => {
+        const param = new Network([new Linear(1, 1)], { seed: 1 });
+        // lr 1: above the minLr values sampled for ReduceLROnPlateau, so that the rate can drop
+        const optimizer = withAdam
+          ? new Adam(param.parameters(), { lr: 1, betas: [0.9, 0.999] })
+          : new SGD(param.parameters(), { lr: 1, momentum: 0.9 });
+        const scheduler = new cls(optimizer, options);
+        const length = cls.kind.length?.(scheduler.options) ?? Infinity;
+        const steps = Math.min(STEPS, length);
+        const metrics = plateauMetrics(rng, steps);
+        const momentum = () =>
+          withAdam
+            ? (optimizer.options as unknown as { betas: number[] }).betas[0]
+            : (optimizer.options as unknown as { momentum: number }).momentum;
+        const lrs = [optimizer.lr],
+          momentums = [momentum()];
+        for (let s = 0; s < steps; s++) {
+          if (cls.kind.takesMetric) scheduler.step(metrics[s]);
+          else scheduler.step();
+          lrs.push(optimizer.lr);
+          momentums.push(momentum());
+        }
+        if (steps < STEPS) expect(() => scheduler.step(), 'a step past the end').toThrow(/totalSteps/);
+        const reply = await torch.schedule(
+          keepReproducer('schedule', {
+            scheduler: { type, ...options },
+            optimizer: withAdam ? { type: 'Adam', lr: 1, betas: [0.9, 0.999] } : { type: 'SGD', lr: 1, momentum: 0.9 },
+            steps,
+            ...(cls.kind.takesMetric ? { metrics } : {}),
+          }),
+        );
+        // OneCycleLR's linear anneal overshoots below 0 at step totalSteps (after the last batch, never used to
+        // train): torch sets that negative rate, our optimizers refuse a rate < 0 and the scheduler gives 0
+        const torchLrs = reply.lrs.map(num).map((lr) => Math.max(0, lr));
+        check(schedulerErrors, type, `${JSON.stringify(options)}: lr per step`, compareEach(lrs, torchLrs, 1e-12), 1e-10);
+        expect(new Set(lrs).size, 'the schedule changes the rate').toBeGreaterThan(1);
+        check(
+          schedulerErrors,
+          type,
+          `${JSON.stringify(options)}: momentum per step`,
+          compareEach(momentums, reply.momentums!.map(num)),
+          1e-10,
+        );
+        param.dispose();
+        optimizer.dispose();
+      });
+    });
+  });
+});
+
+/** The example values of a scheduler kind's options without defaults (the sampled sets may leave them out,
+ *  and OneCycleLR needs totalSteps or epochs and stepsPerEpoch). */
+function requiredExamples(cls: ReturnType<typeof schedulerClass>): Record<string, unknown> {
+  const specs = cls.kind.options as Record<string, { example?: unknown }>;
+  return Object.fromEntries(
+    Object.entries(specs)
+      .filter(([, spec]) => spec.example !== undefined)
+      .map(([key, spec]) => [key, spec.example]),
+  );
+}
+
+/** A metric with stretches of improvement and of plateau (noise around a level), for ReduceLROnPlateau. */
+function plateauMetrics(rng: Rng, steps: number): number[] {
+  let level = 1;
+  return Array.from({ length: steps }, (_, s) => {
+    if (Math.floor(s / 25) % 2 === 0) level *= 0.97;
+    return level * (1 + 1e-5 * (rng() - 0.5));
+  });
+}

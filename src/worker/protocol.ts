@@ -2,17 +2,22 @@
 // ({ type, ...options }), so this protocol names no kind itself.
 import type { EpochInfo, FitOptions, History } from '../fit.js';
 import type { SimdFlavour } from '../core.js';
-import type { LossSpec, OptimizerSpec } from '../registry.js';
+import type { MetricName } from '../metrics.js';
+import type { LossSpec, OptimizerSpec, SchedulerSpec } from '../registry.js';
 
-export type { LossSpec, OptimizerSpec };
+export type { LossSpec, OptimizerSpec, SchedulerSpec };
 
 /** fit() options that can cross to a worker: plain data only (no functions, no class instances). */
 export interface WorkerFitOptions extends Omit<
   FitOptions,
-  'loss' | 'optimizer' | 'onEpochEnd' | 'onBatchEnd' | 'signal' | 'validation'
+  'loss' | 'optimizer' | 'scheduler' | 'metrics' | 'onEpochEnd' | 'onBatchEnd' | 'signal' | 'validation'
 > {
   loss: LossSpec;
   optimizer: OptimizerSpec;
+  /** Built over the worker's optimizer. */
+  scheduler?: SchedulerSpec;
+  /** Built-in metrics only (functions cannot cross to a worker). */
+  metrics?: (MetricName | { type: 'topKAccuracy'; k?: number })[];
   validation?:
     | { x: ArrayLike<number> | number[][]; y: ArrayLike<number> | number[][] }
     | { X: ArrayLike<number> | number[][]; Y: ArrayLike<number> | number[][] }

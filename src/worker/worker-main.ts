@@ -6,7 +6,7 @@ import { nodeWorkerThreads } from '../platform.js';
 import { BackpropError } from '../errors.js';
 import { Network } from '../network.js';
 import { type Optimizer } from '../optimizers.js';
-import { buildLoss, buildOptimizer } from '../registry.js';
+import { buildLoss, buildOptimizer, buildScheduler } from '../registry.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 interface Port {
@@ -21,7 +21,7 @@ let stopRequested = false;
 async function fit(message: Extract<ToWorker, { type: 'fit' }>): Promise<void> {
   initWithModule(message.core, message.simd);
   const net = Network.load(message.network);
-  const { loss, optimizer, ...rest } = message.options;
+  const { loss, optimizer, scheduler, ...rest } = message.options;
   let opt: Optimizer | null = null;
   try {
     opt = buildOptimizer(net.parameters(), optimizer);
@@ -31,6 +31,7 @@ async function fit(message: Extract<ToWorker, { type: 'fit' }>): Promise<void> {
       ...rest,
       loss: buildLoss(loss),
       optimizer: opt,
+      scheduler: scheduler === undefined ? undefined : buildScheduler(opt, scheduler),
       signal: controller.signal,
       onEpochEnd: (info) => {
         port.postMessage({ type: 'epoch', info });

@@ -34,10 +34,12 @@ amplifies.)
   -> {"torch": "1.13.0", "python": "3.11.2", "threads": 1, "dtype": "torch.float32"}
 
 {"op": "run", "layers": [Spec], "state": State?, "strict": true, "mode": "train"|"eval",
- "x": Tensor, "loss": Spec?, "target": Tensor?, "grad_output": Tensor?}
+ "x": Tensor, "loss": Spec?, "target": Tensor?, "grad_output": Tensor?, "dropout_masks": {index: Tensor}?}
   Builds nn.Sequential(*layers) (torch's init from seed), loads state (load_state_dict(strict)), sets the
   mode, runs out = net(x) with x.requires_grad, then loss(out, target).backward() (or
-  out.backward(grad_output), or no backward).
+  out.backward(grad_output), or no backward). dropout_masks gives the nn.Dropout at a layer index the mask
+  it uses in training mode instead of torch's random one (1 keep, 0 drop; the kept values are scaled as
+  torch's dropout scales them: x * (mask / (1 - p)) in float32), so another library's masks can be checked.
   -> {"output": Tensor, "loss": number | Tensor (reduction 'none'; its sum is back-propagated) | null,
       "grads": {name: Tensor} (every parameter by state_dict name, zeros where torch has none),
       "dx": Tensor | null (dL/dx), "state": State (after the forward: running statistics, ...)}
@@ -213,7 +215,22 @@ def build_network(req):
         state = {name: tensor_in(t) for name, t in req["state"].items()}
         net.load_state_dict(state, strict=req.get("strict", True))
     set_mode(net, req.get("mode", "train"))
+    use_dropout_masks(net, req.get("dropout_masks"))
     return net
+
+
+def use_dropout_masks(net, masks):
+    """Makes each nn.Dropout named in masks ({index: Tensor of 0/1}) use that mask in training mode."""
+    for index, value in (masks or {}).items():
+        module = net[int(index)]
+        if not isinstance(module, nn.Dropout):
+            raise ValueError(f"dropout_masks names layer {index}, which is {type(module).__name__}, not Dropout")
+        noise = tensor_in(value).to(torch.get_default_dtype()).div_(1 - module.p)
+
+        def hook(mod, inputs, output, noise=noise):
+            return inputs[0] * noise if mod.training else output
+
+        module.register_forward_hook(hook)
 
 
 def set_mode(net, mode):

@@ -88,6 +88,8 @@ interface NetworkRequest extends Common {
 
 export interface RunRequest extends NetworkRequest {
   x: TorchTensor;
+  /** The mask (1 keep, 0 drop) the nn.Dropout at each layer index uses in training mode, instead of torch's. */
+  dropout_masks?: Record<number, TorchTensor>;
   loss?: TorchSpec;
   target?: TorchTensor;
   grad_output?: TorchTensor;
