@@ -24,12 +24,22 @@ import { activationForward } from "./activations";
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-// Scratch for packed operands: an 8-column panel of B ([K, 8]) that the 4×8 kernel streams from L1 for
-// every row tile (B's own rows can be power-of-two strides apart, which map to few cache sets), or Bᵀ for
-// the short-K forward path.
+// Scratch for packed operands, the cache blocking of gemmNN (assembly/gemm.ts is single-threaded: one copy):
+// - PANEL: B packed as consecutive 8-column panels [K][8] for a block of columns (up to 128 KiB, kept in
+//   L2), read row by row from B; also Bᵀ for the short-K forward path.
+// - TILES: a block of A's rows packed as consecutive 4-row tiles [K][4] (up to 16 KiB, kept in L1). dW's A
+//   is dZᵀ, whose rows are a whole row of dZ apart (8 KiB in a 2048-wide layer): unpacked, every step of K
+//   touched a new line of one L1 set, and wide layers ran at ~55 % of the 256-wide speed.
+// Packing only moves floats: every output is still the same madd chain along K in the same order, so results
+// do not depend on the block sizes (the tests check gemmNN bit for bit against the scalar reference).
 const PANEL_MAX_K: i32 = 4096;
 const PANEL_FLOATS: i32 = PANEL_MAX_K * 8;
-const PANEL = memory.data(PANEL_FLOATS * 4, 16);
+const PANEL_BYTES: usize = (<usize>PANEL_FLOATS << 2) + 64;
+const PANEL = memory.data(<i32>PANEL_BYTES, 64);
+/** Bytes of A packed per row block: 16 KiB, half of a 32 KiB L1, the rest for a panel and C's rows. */
+const ROW_BLOCK_BYTES: usize = 16384;
+const TILES_BYTES: usize = (<usize>PANEL_MAX_K << 4) + 64;
+const TILES = memory.data(<i32>TILES_BYTES, 64);
 
 // ---- forward: C[M, N] = A[M, K]·B[N, K]ᵀ (+ bias[N]) ----
 
@@ -228,15 +238,139 @@ function gemmNNEdge(
   }
 }
 
-function packPanel(k: i32, b: usize, ldb: i32, j0: i32): void {
+/** Bytes from one packed panel (tile) to the next: K rows of 32 (16) bytes and a cache line more, so that
+ *  the same step of K in consecutive panels does not fall in one cache set when K is a power of two. */
+@inline function panelBytes(k: i32): usize { return (<usize>k << 5) + 64; }
+@inline function tileBytes(k: i32): usize { return (<usize>k << 4) + 64; }
+
+/** Columns j0..j1−1 of B (j1 − j0 a multiple of 8) into PANEL as consecutive [K][8] panels, reading B
+ *  row by row. */
+function packPanels(k: i32, b: usize, ldb: i32, j0: i32, j1: i32): void {
+  const panelStep = panelBytes(k);
   let src = at(b, j0);
   let dst = PANEL;
-  const step = <usize>ldb << 2;
+  const srcStep = <usize>ldb << 2;
   for (let p = 0; p < k; p++) {
-    v128.store(dst, v128.load(src));
-    v128.store(dst, v128.load(src, 16), 16);
-    src += step;
+    let from = src, to = dst;
+    for (let j = j0; j < j1; j += 8) {
+      v128.store(to, v128.load(from));
+      v128.store(to, v128.load(from, 16), 16);
+      from += 32;
+      to += panelStep;
+    }
+    src += srcStep;
     dst += 32;
+  }
+}
+
+/** Rows i0..i1−1 of A into TILES as consecutive [K][4] tiles; a last tile of fewer than four rows repeats
+ *  its last row (those results are not stored). */
+function packTiles(k: i32, a: usize, rsA: i32, csA: i32, i0: i32, i1: i32): void {
+  const step = tileBytes(k);
+  const fullEnd = i0 + ((i1 - i0) & ~3);
+  let t = i0;
+  if (rsA == 1) {
+    // dW: A = dZᵀ, four rows of a tile are adjacent floats of one row of dZ: read dZ's rows in order
+    let src = at(a, i0), dst = TILES;
+    const srcStep = <usize>csA << 2;
+    for (let p = 0; p < k; p++) {
+      let from = src, to = dst;
+      for (let r = i0; r < fullEnd; r += 4) {
+        v128.store(to, v128.load(from));
+        from += 16;
+        to += step;
+      }
+      src += srcStep;
+      dst += 16;
+    }
+    t = fullEnd;
+  } else if (csA == 1) {
+    // dX: a tile's rows are contiguous along K: transpose 4×4 blocks
+    for (; t < fullEnd; t += 4) {
+      let dst = TILES + <usize>((t - i0) >> 2) * step;
+      const r0 = at(a, t * rsA), r1 = at(r0, rsA), r2 = at(r1, rsA), r3 = at(r2, rsA);
+      let p = 0;
+      for (; p + 4 <= k; p += 4) {
+        const x0 = v128.load(at(r0, p)), x1 = v128.load(at(r1, p)), x2 = v128.load(at(r2, p)), x3 = v128.load(at(r3, p));
+        const lo01 = i32x4.shuffle(x0, x1, 0, 4, 1, 5), hi01 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+        const lo23 = i32x4.shuffle(x2, x3, 0, 4, 1, 5), hi23 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+        v128.store(dst, i32x4.shuffle(lo01, lo23, 0, 1, 4, 5));
+        v128.store(dst, i32x4.shuffle(lo01, lo23, 2, 3, 6, 7), 16);
+        v128.store(dst, i32x4.shuffle(hi01, hi23, 0, 1, 4, 5), 32);
+        v128.store(dst, i32x4.shuffle(hi01, hi23, 2, 3, 6, 7), 48);
+        dst += 64;
+      }
+      for (; p < k; p++) {
+        store<f32>(dst, load<f32>(at(r0, p)));
+        store<f32>(dst, load<f32>(at(r1, p)), 4);
+        store<f32>(dst, load<f32>(at(r2, p)), 8);
+        store<f32>(dst, load<f32>(at(r3, p)), 12);
+        dst += 16;
+      }
+    }
+  }
+  // any other strides, and a last tile of fewer than four rows
+  for (; t < i1; t += 4) {
+    let dst = TILES + <usize>((t - i0) >> 2) * step;
+    const rows = min(4, i1 - t);
+    const r0 = at(a, t * rsA);
+    const r1 = rows > 1 ? at(r0, rsA) : r0, r2 = rows > 2 ? at(r1, rsA) : r1, r3 = rows > 3 ? at(r2, rsA) : r2;
+    for (let p = 0; p < k; p++) {
+      const offset = p * csA;
+      store<f32>(dst, load<f32>(at(r0, offset)));
+      store<f32>(dst, load<f32>(at(r1, offset)), 4);
+      store<f32>(dst, load<f32>(at(r2, offset)), 8);
+      store<f32>(dst, load<f32>(at(r3, offset)), 12);
+      dst += 16;
+    }
+  }
+}
+
+/** gemmNN4x8 on packed operands: a 4-row tile of A [K][4] times an 8-column panel of B [K][8], one pointer
+ *  each with constant offsets. The same madd chain per output as gemmNN4x8. */
+function gemmNN4x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, rows: i32, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const v0 = v128.load32_splat(ap), v1 = v128.load32_splat(ap, 4);
+    c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+    c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
+    const v2 = v128.load32_splat(ap, 8), v3 = v128.load32_splat(ap, 12);
+    c20 = madd(v2, b0, c20); c21 = madd(v2, b1, c21);
+    c30 = madd(v3, b0, c30); c31 = madd(v3, b1, c31);
+    ap += 16; bp += 32;
+  }
+  storeRow8(out, c00, c01, accumulate);
+  if (rows > 1) storeRow8(at(out, ldc), c10, c11, accumulate);
+  if (rows > 2) storeRow8(at(out, 2 * ldc), c20, c21, accumulate);
+  if (rows > 3) storeRow8(at(out, 3 * ldc), c30, c31, accumulate);
+}
+
+/** Columns 0..n8−1 (a multiple of 8) of C, blocked: a column block of B packed into PANEL (kept in L2),
+ *  then for each row block of A packed into TILES (kept in L1), every panel × every tile. */
+function gemmNNBlocked(
+  m: i32, n8: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
+): void {
+  const panelStep = panelBytes(k), tileStep = tileBytes(k);
+  const colBlock = <i32>(PANEL_BYTES / panelStep) << 3;
+  const rowBlock = <i32>max<usize>(1, ROW_BLOCK_BYTES / tileStep) << 2;
+  for (let jc = 0; jc < n8; jc += colBlock) {
+    const jEnd = min(n8, jc + colBlock);
+    packPanels(k, b, ldb, jc, jEnd);
+    for (let ic = 0; ic < m; ic += rowBlock) {
+      const iEnd = min(m, ic + rowBlock);
+      packTiles(k, a, rsA, csA, ic, iEnd);
+      let tile = TILES;
+      for (let i0 = ic; i0 < iEnd; i0 += 4) {
+        let panel = PANEL;
+        for (let j0 = jc; j0 < jEnd; j0 += 8) {
+          gemmNN4x8Packed(k, tile, panel, at(c, i0 * ldc + j0), ldc, min(4, m - i0), accumulate);
+          panel += panelStep;
+        }
+        tile += tileStep;
+      }
+    }
   }
 }
 
@@ -245,10 +379,7 @@ export function gemmNN(
 ): void {
   const full = n & ~7;
   if (k <= PANEL_MAX_K && m > 4) {
-    for (let j0 = 0; j0 < full; j0 += 8) {
-      packPanel(k, b, ldb, j0);
-      for (let i0 = 0; i0 < m; i0 += 4) gemmNN4x8(m, k, a, rsA, csA, PANEL - (<usize>j0 << 2), 8, c, ldc, accumulate, i0, j0);
-    }
+    gemmNNBlocked(m, full, k, a, rsA, csA, b, ldb, c, ldc, accumulate);
   } else {
     for (let i0 = 0; i0 < m; i0 += 4) {
       for (let j0 = 0; j0 < full; j0 += 8) gemmNN4x8(m, k, a, rsA, csA, b, ldb, c, ldc, accumulate, i0, j0);

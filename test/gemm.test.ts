@@ -13,6 +13,21 @@ function compare(simd: Float32Array, scalar: Float32Array) {
   expect(ref.maxRelativeError(simd, scalar, 1)).toBeLessThan(1e-5);
 }
 
+/** Index of the first float whose bits differ, or −1. */
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  if (x.length !== y.length) return Math.min(x.length, y.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return -1;
+}
+
+/** gemmNN computes each output as the scalar reference does — one multiply and one add per step of K, in
+ *  order, then the old value of C added — whatever its tiles, packing and blocks: the same bits. */
+function expectSameBits(simd: Float32Array, scalar: Float32Array, what: string) {
+  const at = firstDifference(simd, scalar);
+  expect(at, `${what}: first differing float at ${at}: ${simd[at]} vs ${scalar[at]}`).toBe(-1);
+}
+
 describe('gemmNT (forward: C = A·Bᵀ + bias) against its scalar reference', () => {
   for (const m of [1, 2, 3, 4, 5, 9]) {
     for (const n of SIZES) {
@@ -45,7 +60,7 @@ describe('gemmNN (backward: C (+)= A·B, A strided) against its scalar reference
             for (const accumulate of [0, 1]) {
               core.gemmNN(m, n, k, pa, rs, cs, pb, n, pc, n, accumulate);
               core.gemmNNReference(m, n, k, pa, rs, cs, pb, n, pr, n, accumulate);
-              compare(readF32(pc, m * n), readF32(pr, m * n));
+              expectSameBits(readF32(pc, m * n), readF32(pr, m * n), `rs ${rs} cs ${cs} accumulate ${accumulate}`);
             }
           }
           mem.free();
@@ -71,6 +86,50 @@ describe('gemmNN (backward: C (+)= A·B, A strided) against its scalar reference
       mem.free();
     }
   });
+});
+
+// Wide layers: shapes that cross gemmNN's column blocks (B panels packed per block of columns, ~62 panels at
+// K = 64, 2 at K = 2048), its row blocks (A tiles packed per 16 KiB), the K limit of packing (4096) and
+// ragged edges; A as dX has it (rows along K), as dW has it (dZᵀ) and with other strides; B and C inside
+// wider matrices (ldb, ldc > N).
+const WIDE: [number, number, number][] = [
+  [2048, 256, 64], [10, 2048, 64], [64, 2048, 10], [64, 256, 2048], [61, 2047, 67], [2045, 13, 33],
+  [7, 1029, 2049], [129, 517, 1023], [6, 9, 4097], [5, 2048, 1],
+];
+
+describe('gemmNN on wide shapes (cache-blocked paths) against its scalar reference, bit for bit', () => {
+  for (const [m, n, k] of WIDE) {
+    it(`M ${m}, N ${n}, K ${k}: A rows along K, A = a transpose, A strided both ways; overwrite and accumulate`, () => {
+      const ldb = n + 3, ldc = n + 5;
+      const a = ref.randomArray(random, 2 * m * (k + 1)), b = ref.randomArray(random, k * ldb), start = ref.randomArray(random, m * ldc);
+      const mem = inWasm(a, b, start, start);
+      const [pa, pb, pc, pr] = mem.ptrs;
+      for (const [rs, cs] of [[k, 1], [1, m], [2 * (k + 1), 2]]) {
+        for (const accumulate of [0, 1]) {
+          core.gemmNN(m, n, k, pa, rs, cs, pb, ldb, pc, ldc, accumulate);
+          core.gemmNNReference(m, n, k, pa, rs, cs, pb, ldb, pr, ldc, accumulate);
+          expectSameBits(readF32(pc, m * ldc), readF32(pr, m * ldc), `rs ${rs} cs ${cs} accumulate ${accumulate}`);
+        }
+      }
+      mem.free();
+    });
+  }
+});
+
+describe('gemmNT on wide shapes against its scalar reference', () => {
+  for (const [m, n, k] of [[64, 2048, 256], [64, 10, 2048], [5, 2047, 2049], [67, 1031, 1023], [2, 4096, 3]]) {
+    it(`M ${m}, N ${n}, K ${k}, with bias and a ReLU epilogue`, () => {
+      const a = ref.randomArray(random, m * k), b = ref.randomArray(random, n * k), bias = ref.randomArray(random, n);
+      const mem = inWasm(a, b, bias, new Float32Array(m * n), new Float32Array(m * n), new Float32Array(m * n));
+      const [pa, pb, pbias, pc, pd, pr] = mem.ptrs;
+      core.gemmNTActivated(m, n, k, pa, k, pb, k, pc, n, pbias, 2, 0, pd);
+      core.gemmNTReference(m, n, k, pa, k, pb, k, pr, n, pbias);
+      const z = readF32(pr, m * n);
+      compare(readF32(pc, m * n), z);
+      expect(ref.maxRelativeError(readF32(pd, m * n), Array.from(z, (v) => Math.max(v, 0)), 1)).toBeLessThan(1e-5);
+      mem.free();
+    });
+  }
 });
 
 describe('gemmNTActivated (forward with the bias-and-activation epilogue fused)', () => {
