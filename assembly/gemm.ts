@@ -40,6 +40,9 @@ const PANEL = memory.data(<i32>PANEL_BYTES, 64);
 const ROW_BLOCK_BYTES: usize = 16384;
 const TILES_BYTES: usize = (<usize>PANEL_MAX_K << 4) + 64;
 const TILES = memory.data(<i32>TILES_BYTES, 64);
+/** Bytes of scratch one thread needs for gemmNNColumns: a panels block and a tiles block, 64-byte aligned. */
+export const GEMM_SCRATCH_PANELS_BYTES: usize = PANEL_BYTES;
+export const GEMM_SCRATCH_TILES_BYTES: usize = TILES_BYTES;
 
 // ---- forward: C[M, N] = A[M, K]·B[N, K]ᵀ (+ bias[N]) ----
 
@@ -119,33 +122,49 @@ function gemmNTShortKRow(n: i32, k: i32, ai: usize, ci: usize, bias: usize): voi
   }
 }
 
-/** C = A·Bᵀ (+ bias), and with an activation kind ≠ 0 also D = σ(C) (D may be C), applied to each block of
- *  four rows right after it is computed, while those rows are still in L1: the bias-and-activation
- *  epilogue of a Linear layer, fused. */
+/** Columns j0..j1−1 of C = A·Bᵀ (+ bias), all rows (j0 even; j1 even or N), in blocks of four rows; with an
+ *  activation kind ≠ 0 also D = σ(C) over those columns (D may be C), applied to each block right after it is
+ *  computed, while its rows are still in L1: the bias-and-activation epilogue of a Linear layer, fused.
+ *  Softmax needs whole rows: with it, j0 = 0 and j1 = N. Every output is the same dot-product sequence
+ *  whatever the column range, so ranges can be split between threads. */
+export function gemmNTColumns(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
+  activation: i32, param: f32, d: usize, j0: i32, j1: i32,
+): void {
+  const pairsEnd = j1 & ~1;
+  const width = j1 - j0;
+  for (let i0 = 0; i0 < m; i0 += 4) {
+    const i1 = min(m, i0 + 4);
+    for (let j = j0; j < pairsEnd; j += 2) gemmNT4x2(m, k, a, lda, b, ldb, c, ldc, bias, i0, j);
+    if (j1 & 1) gemmNTColumn(i0, i1, k, a, lda, b, ldb, c, ldc, bias, j1 - 1);
+    if (activation) {
+      if (ldc == n && width == n) activationForward(activation, param, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
+      else for (let i = i0; i < i1; i++) activationForward(activation, param, at(c, i * ldc + j0), at(d, i * ldc + j0), 1, width);
+    }
+  }
+}
+
+/** C = A·Bᵀ (+ bias), and with an activation kind ≠ 0 also D = σ(C) (D may be C): gemmNTColumns over all
+ *  columns, or for K < 4 the short-K path. */
 export function gemmNTActivated(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
   activation: i32, param: f32, d: usize,
 ): void {
-  const shortK = k < 4 && n * k <= PANEL_FLOATS;
-  if (shortK) {
+  if (k < 4 && n * k <= PANEL_FLOATS) {
     for (let j = 0; j < n; j++) {
       for (let p = 0; p < k; p++) store<f32>(at(PANEL, p * n + j), load<f32>(at(b, j * ldb + p)));
     }
-  }
-  const pairs = n & ~1;
-  for (let i0 = 0; i0 < m; i0 += 4) {
-    const i1 = min(m, i0 + 4);
-    if (shortK) {
+    for (let i0 = 0; i0 < m; i0 += 4) {
+      const i1 = min(m, i0 + 4);
       for (let i = i0; i < i1; i++) gemmNTShortKRow(n, k, at(a, i * lda), at(c, i * ldc), bias);
-    } else {
-      for (let j0 = 0; j0 < pairs; j0 += 2) gemmNT4x2(m, k, a, lda, b, ldb, c, ldc, bias, i0, j0);
-      if (n & 1) gemmNTColumn(i0, i1, k, a, lda, b, ldb, c, ldc, bias, n - 1);
+      if (activation) {
+        if (ldc == n) activationForward(activation, param, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n);
+        else for (let i = i0; i < i1; i++) activationForward(activation, param, at(c, i * ldc), at(d, i * ldc), 1, n);
+      }
     }
-    if (activation) {
-      if (ldc == n) activationForward(activation, param, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
-      else for (let i = i0; i < i1; i++) activationForward(activation, param, at(c, i * ldc), at(d, i * ldc), 1, n);
-    }
+    return;
   }
+  gemmNTColumns(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, param, d, 0, n);
 }
 
 export function gemmNT(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
@@ -245,10 +264,10 @@ function gemmNNEdge(
 
 /** Columns j0..j1−1 of B (j1 − j0 a multiple of 8) into PANEL as consecutive [K][8] panels, reading B
  *  row by row. */
-function packPanels(k: i32, b: usize, ldb: i32, j0: i32, j1: i32): void {
+function packPanels(k: i32, b: usize, ldb: i32, j0: i32, j1: i32, panels: usize): void {
   const panelStep = panelBytes(k);
   let src = at(b, j0);
-  let dst = PANEL;
+  let dst = panels;
   const srcStep = <usize>ldb << 2;
   for (let p = 0; p < k; p++) {
     let from = src, to = dst;
@@ -265,13 +284,13 @@ function packPanels(k: i32, b: usize, ldb: i32, j0: i32, j1: i32): void {
 
 /** Rows i0..i1−1 of A into TILES as consecutive [K][4] tiles; a last tile of fewer than four rows repeats
  *  its last row (those results are not stored). */
-function packTiles(k: i32, a: usize, rsA: i32, csA: i32, i0: i32, i1: i32): void {
+function packTiles(k: i32, a: usize, rsA: i32, csA: i32, i0: i32, i1: i32, tiles: usize): void {
   const step = tileBytes(k);
   const fullEnd = i0 + ((i1 - i0) & ~3);
   let t = i0;
   if (rsA == 1) {
     // dW: A = dZᵀ, four rows of a tile are adjacent floats of one row of dZ: read dZ's rows in order
-    let src = at(a, i0), dst = TILES;
+    let src = at(a, i0), dst = tiles;
     const srcStep = <usize>csA << 2;
     for (let p = 0; p < k; p++) {
       let from = src, to = dst;
@@ -287,7 +306,7 @@ function packTiles(k: i32, a: usize, rsA: i32, csA: i32, i0: i32, i1: i32): void
   } else if (csA == 1) {
     // dX: a tile's rows are contiguous along K: transpose 4×4 blocks
     for (; t < fullEnd; t += 4) {
-      let dst = TILES + <usize>((t - i0) >> 2) * step;
+      let dst = tiles + <usize>((t - i0) >> 2) * step;
       const r0 = at(a, t * rsA), r1 = at(r0, rsA), r2 = at(r1, rsA), r3 = at(r2, rsA);
       let p = 0;
       for (; p + 4 <= k; p += 4) {
@@ -311,7 +330,7 @@ function packTiles(k: i32, a: usize, rsA: i32, csA: i32, i0: i32, i1: i32): void
   }
   // any other strides, and a last tile of fewer than four rows
   for (; t < i1; t += 4) {
-    let dst = TILES + <usize>((t - i0) >> 2) * step;
+    let dst = tiles + <usize>((t - i0) >> 2) * step;
     const rows = min(4, i1 - t);
     const r0 = at(a, t * rsA);
     const r1 = rows > 1 ? at(r0, rsA) : r0, r2 = rows > 2 ? at(r1, rsA) : r1, r3 = rows > 3 ? at(r2, rsA) : r2;
@@ -347,25 +366,28 @@ function gemmNN4x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, row
   if (rows > 3) storeRow8(at(out, 3 * ldc), c30, c31, accumulate);
 }
 
-/** Columns 0..n8−1 (a multiple of 8) of C, blocked: a column block of B packed into PANEL (kept in L2),
- *  then for each row block of A packed into TILES (kept in L1), every panel × every tile. */
-function gemmNNBlocked(
-  m: i32, n8: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
+/** Columns j0..j1−1 (j1 − j0 a multiple of 8) of C, blocked: a column block of B packed into `panels` (kept
+ *  in L2), then for each row block of A packed into `tiles` (kept in L1), each tile against every panel (C is
+ *  written row by row, which matters when K is small). The scratch is the caller's: PANEL and TILES on this
+ *  thread; a thread pool would give each thread its own. */
+export function gemmNNColumns(
+  m: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
+  j0: i32, j1: i32, panels: usize, tiles: usize,
 ): void {
   const panelStep = panelBytes(k), tileStep = tileBytes(k);
   const colBlock = <i32>(PANEL_BYTES / panelStep) << 3;
   const rowBlock = <i32>max<usize>(1, ROW_BLOCK_BYTES / tileStep) << 2;
-  for (let jc = 0; jc < n8; jc += colBlock) {
-    const jEnd = min(n8, jc + colBlock);
-    packPanels(k, b, ldb, jc, jEnd);
+  for (let jc = j0; jc < j1; jc += colBlock) {
+    const jEnd = min(j1, jc + colBlock);
+    packPanels(k, b, ldb, jc, jEnd, panels);
     for (let ic = 0; ic < m; ic += rowBlock) {
       const iEnd = min(m, ic + rowBlock);
-      packTiles(k, a, rsA, csA, ic, iEnd);
-      let tile = TILES;
+      packTiles(k, a, rsA, csA, ic, iEnd, tiles);
+      let tile = tiles;
       for (let i0 = ic; i0 < iEnd; i0 += 4) {
-        let panel = PANEL;
-        for (let j0 = jc; j0 < jEnd; j0 += 8) {
-          gemmNN4x8Packed(k, tile, panel, at(c, i0 * ldc + j0), ldc, min(4, m - i0), accumulate);
+        let panel = panels;
+        for (let j = jc; j < jEnd; j += 8) {
+          gemmNN4x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, min(4, m - i0), accumulate);
           panel += panelStep;
         }
         tile += tileStep;
@@ -374,18 +396,31 @@ function gemmNNBlocked(
   }
 }
 
+/** Whether gemmNN packs (gemmNNColumns) or runs the 4×8 kernel on A and B in place (few rows, or K too long
+ *  for a panel). */
+export function gemmNNPacks(m: i32, k: i32): bool {
+  return k <= PANEL_MAX_K && m > 4;
+}
+
+/** Columns n8..N−1 (N − n8 < 8) of C, after the full panels. */
+export function gemmNNEdgeColumns(
+  m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, n8: i32,
+): void {
+  if (n8 < n) gemmNNEdge(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, n8);
+}
+
 export function gemmNN(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
 ): void {
   const full = n & ~7;
-  if (k <= PANEL_MAX_K && m > 4) {
-    gemmNNBlocked(m, full, k, a, rsA, csA, b, ldb, c, ldc, accumulate);
+  if (gemmNNPacks(m, k)) {
+    gemmNNColumns(m, k, a, rsA, csA, b, ldb, c, ldc, accumulate, 0, full, PANEL, TILES);
   } else {
     for (let i0 = 0; i0 < m; i0 += 4) {
       for (let j0 = 0; j0 < full; j0 += 8) gemmNN4x8(m, k, a, rsA, csA, b, ldb, c, ldc, accumulate, i0, j0);
     }
   }
-  if (full < n) gemmNNEdge(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, full);
+  gemmNNEdgeColumns(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, full);
 }
 
 // ---- the Linear layer ----
