@@ -7,7 +7,7 @@
 // (their results are not stored) and columns past the last full tile go through narrower paths, so any
 // shape works. assembly/gemm-reference.ts has the scalar kernels the tests compare them with.
 
-import { activationForward } from "./activations";
+import { activationForward, SOFTMAX } from "./activations";
 
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
@@ -34,7 +34,7 @@ import { activationForward } from "./activations";
 // do not depend on the block sizes (the tests check gemmNN bit for bit against the scalar reference).
 const PANEL_MAX_K: i32 = 4096;
 const PANEL_FLOATS: i32 = PANEL_MAX_K * 8;
-const PANEL_BYTES: usize = (<usize>PANEL_FLOATS << 2) + 64;
+const PANEL_BYTES: usize = (<usize>(PANEL_MAX_K + 1) << 5) + 64; // at least one panel (with its bias row) at the longest K
 const PANEL = memory.data(<i32>PANEL_BYTES, 64);
 /** Bytes of A packed per row block: 16 KiB, half of a 32 KiB L1, the rest for a panel and C's rows. */
 const ROW_BLOCK_BYTES: usize = 16384;
@@ -122,30 +122,75 @@ function gemmNTShortKRow(n: i32, k: i32, ai: usize, ci: usize, bias: usize): voi
   }
 }
 
-/** Columns j0..j1−1 of C = A·Bᵀ (+ bias), all rows (j0 even; j1 even or N), in blocks of four rows; with an
- *  activation kind ≠ 0 also D = σ(C) over those columns (D may be C), applied to each block right after it is
- *  computed, while its rows are still in L1: the bias-and-activation epilogue of a Linear layer, fused.
- *  Softmax needs whole rows: with it, j0 = 0 and j1 = N. Every output is the same dot-product sequence
- *  whatever the column range, so ranges can be split between threads. */
-export function gemmNTColumns(
+/** Columns j0..j1−1 of C = A·Bᵀ (+ bias) with the 4×2 dot-product kernel (few rows: nothing is packed),
+ *  all rows (j0 even; j1 even or N), in blocks of four rows, each followed by the activation epilogue. */
+function gemmNTDotColumns(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
   activation: i32, param: f32, d: usize, j0: i32, j1: i32,
 ): void {
   const pairsEnd = j1 & ~1;
-  const width = j1 - j0;
   for (let i0 = 0; i0 < m; i0 += 4) {
     const i1 = min(m, i0 + 4);
     for (let j = j0; j < pairsEnd; j += 2) gemmNT4x2(m, k, a, lda, b, ldb, c, ldc, bias, i0, j);
     if (j1 & 1) gemmNTColumn(i0, i1, k, a, lda, b, ldb, c, ldc, bias, j1 - 1);
-    if (activation) {
-      if (ldc == n && width == n) activationForward(activation, param, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
-      else for (let i = i0; i < i1; i++) activationForward(activation, param, at(c, i * ldc + j0), at(d, i * ldc + j0), 1, width);
-    }
+    if (activation) epilogue(n, c, ldc, activation, param, d, i0, i1, j0, j1);
   }
 }
 
-/** C = A·Bᵀ (+ bias), and with an activation kind ≠ 0 also D = σ(C) (D may be C): gemmNTColumns over all
- *  columns, or for K < 4 the short-K path. */
+/** D = σ(C) on rows i0..i1−1, columns j0..j1−1 (whole rows for softmax). */
+@inline function epilogue(n: i32, c: usize, ldc: i32, activation: i32, param: f32, d: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
+  const width = j1 - j0;
+  if (ldc == n && width == n) activationForward(activation, param, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
+  else for (let i = i0; i < i1; i++) activationForward(activation, param, at(c, i * ldc + j0), at(d, i * ldc + j0), 1, width);
+}
+
+/** Whether the forward packs (4×8 tiles on packed operands) rather than running 4×2 dot products on A and B in
+ *  place: for enough rows and work to pay for the packing, and N close enough to a multiple of 8 (the last
+ *  panel computes 8 columns whatever N is: N = 10 would waste 6 of 16). Decided on the whole GEMM, never per
+ *  column range, so every output is computed the same way however the columns are split. */
+export function gemmNTPacks(m: i32, n: i32, k: i32): bool {
+  const n8 = (n + 7) & ~7;
+  return m >= 8 && k >= 4 && k <= PANEL_MAX_K && (n8 - n) * 8 <= n8 && <i64>m * n * k >= 16384;
+}
+
+/** Columns j0..j1−1 of C = A·Bᵀ (+ bias) and D = σ(C), all rows: j0 a multiple of 8, j1 a multiple of 8 or N.
+ *  Softmax needs whole rows: with it, j0 = 0 and j1 = N. The scratch is the caller's (a thread's own). Every
+ *  output is the same sequence of instructions whatever the range, so ranges can go to different threads. */
+export function gemmNTColumns(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
+  activation: i32, param: f32, d: usize, j0: i32, j1: i32, panels: usize, tiles: usize,
+): void {
+  if (!gemmNTPacks(m, n, k)) {
+    gemmNTDotColumns(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, param, d, j0, j1);
+    return;
+  }
+  const rowWise = activation == SOFTMAX ? 0 : activation; // softmax waits for whole rows
+  const panelStep = biasPanelBytes(k), tileStep = tileBytes(k);
+  const colBlock = <i32>(PANEL_BYTES / panelStep) << 3;
+  const rowBlock = <i32>max<usize>(1, ROW_BLOCK_BYTES / tileStep) << 2;
+  for (let jc = j0; jc < j1; jc += colBlock) {
+    const jEnd = min(j1, jc + colBlock);
+    packTransposedPanels(k, b, ldb, bias, jc, jEnd, panels);
+    for (let ic = 0; ic < m; ic += rowBlock) {
+      const iEnd = min(m, ic + rowBlock);
+      packTiles(k, a, lda, 1, ic, iEnd, tiles);
+      let tile = tiles;
+      for (let i0 = ic; i0 < iEnd; i0 += 4) {
+        let panel = panels;
+        for (let j = jc; j < jEnd; j += 8) {
+          gemmNT4x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, min(4, m - i0), min(8, jEnd - j));
+          panel += panelStep;
+        }
+        if (rowWise) epilogue(n, c, ldc, rowWise, param, d, i0, min(m, i0 + 4), jc, jEnd);
+        tile += tileStep;
+      }
+    }
+  }
+  if (activation == SOFTMAX) activationForward(activation, param, c, d, m, n); // whole rows (j0 = 0, j1 = N)
+}
+
+/** C = A·Bᵀ (+ bias), and with an activation kind ≠ 0 also D = σ(C) (D may be C): the bias-and-activation
+ *  epilogue of a Linear layer, fused (applied to each block of four rows while it is still in L1). */
 export function gemmNTActivated(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
   activation: i32, param: f32, d: usize,
@@ -157,14 +202,11 @@ export function gemmNTActivated(
     for (let i0 = 0; i0 < m; i0 += 4) {
       const i1 = min(m, i0 + 4);
       for (let i = i0; i < i1; i++) gemmNTShortKRow(n, k, at(a, i * lda), at(c, i * ldc), bias);
-      if (activation) {
-        if (ldc == n) activationForward(activation, param, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n);
-        else for (let i = i0; i < i1; i++) activationForward(activation, param, at(c, i * ldc), at(d, i * ldc), 1, n);
-      }
+      if (activation) epilogue(n, c, ldc, activation, param, d, i0, i1, 0, n);
     }
     return;
   }
-  gemmNTColumns(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, param, d, 0, n);
+  gemmNTColumns(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, param, d, 0, n, PANEL, TILES);
 }
 
 export function gemmNT(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
@@ -364,6 +406,95 @@ function gemmNN4x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, row
   if (rows > 1) storeRow8(at(out, ldc), c10, c11, accumulate);
   if (rows > 2) storeRow8(at(out, 2 * ldc), c20, c21, accumulate);
   if (rows > 3) storeRow8(at(out, 3 * ldc), c30, c31, accumulate);
+}
+
+/** A panel for the forward: 8 bias values (0 without bias; 0 past N), then W's rows j..j+7 transposed, [K][8]
+ *  (rows past N as zeros); one cache line of padding after. */
+@inline function biasPanelBytes(k: i32): usize { return (<usize>(k + 1) << 5) + 64; }
+
+/** Rows j0..j1−1 of B = W [N, K] (j0 a multiple of 8) as consecutive bias panels, transposing 4×4 blocks. */
+function packTransposedPanels(k: i32, b: usize, ldb: i32, bias: usize, j0: i32, j1: i32, panels: usize): void {
+  const n = j1;
+  const step = biasPanelBytes(k);
+  let dst = panels;
+  for (let j = j0; j < j1; j += 8) {
+    const rows = min(8, n - j);
+    for (let r = 0; r < 8; r++) store<f32>(dst + (<usize>r << 2), bias && r < rows ? load<f32>(at(bias, j + r)) : 0);
+    let out = dst + 32;
+    if (rows == 8) {
+      const w0 = at(b, j * ldb), rowStep = <usize>ldb << 2;
+      let p = 0;
+      for (; p + 4 <= k; p += 4) {
+        const r0 = at(w0, p);
+        const x0 = v128.load(r0), x1 = v128.load(r0 + rowStep), x2 = v128.load(r0 + 2 * rowStep), x3 = v128.load(r0 + 3 * rowStep);
+        const y0 = v128.load(r0 + 4 * rowStep), y1 = v128.load(r0 + 5 * rowStep), y2 = v128.load(r0 + 6 * rowStep), y3 = v128.load(r0 + 7 * rowStep);
+        const xlo01 = i32x4.shuffle(x0, x1, 0, 4, 1, 5), xhi01 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+        const xlo23 = i32x4.shuffle(x2, x3, 0, 4, 1, 5), xhi23 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+        const ylo01 = i32x4.shuffle(y0, y1, 0, 4, 1, 5), yhi01 = i32x4.shuffle(y0, y1, 2, 6, 3, 7);
+        const ylo23 = i32x4.shuffle(y2, y3, 0, 4, 1, 5), yhi23 = i32x4.shuffle(y2, y3, 2, 6, 3, 7);
+        v128.store(out, i32x4.shuffle(xlo01, xlo23, 0, 1, 4, 5));
+        v128.store(out, i32x4.shuffle(ylo01, ylo23, 0, 1, 4, 5), 16);
+        v128.store(out, i32x4.shuffle(xlo01, xlo23, 2, 3, 6, 7), 32);
+        v128.store(out, i32x4.shuffle(ylo01, ylo23, 2, 3, 6, 7), 48);
+        v128.store(out, i32x4.shuffle(xhi01, xhi23, 0, 1, 4, 5), 64);
+        v128.store(out, i32x4.shuffle(yhi01, yhi23, 0, 1, 4, 5), 80);
+        v128.store(out, i32x4.shuffle(xhi01, xhi23, 2, 3, 6, 7), 96);
+        v128.store(out, i32x4.shuffle(yhi01, yhi23, 2, 3, 6, 7), 112);
+        out += 128;
+      }
+      for (; p < k; p++) {
+        for (let r = 0; r < 8; r++) store<f32>(out + (<usize>r << 2), load<f32>(at(b, (j + r) * ldb + p)));
+        out += 32;
+      }
+    } else {
+      for (let p = 0; p < k; p++) {
+        for (let r = 0; r < 8; r++) store<f32>(out + (<usize>r << 2), r < rows ? load<f32>(at(b, (j + r) * ldb + p)) : 0);
+        out += 32;
+      }
+    }
+    dst += step;
+  }
+}
+
+/** The forward's tile: a 4-row tile of A [K][4] times a bias panel — each output's chain starts from its bias
+ *  and adds the products in order along K, exactly as the scalar reference does. The last panel of a ragged
+ *  N stores only its `cols` columns. */
+function gemmNT4x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, rows: i32, cols: i32): void {
+  const bias0 = v128.load(bp), bias1 = v128.load(bp, 16);
+  let c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1;
+  bp += 32;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const v0 = v128.load32_splat(ap), v1 = v128.load32_splat(ap, 4);
+    c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+    c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
+    const v2 = v128.load32_splat(ap, 8), v3 = v128.load32_splat(ap, 12);
+    c20 = madd(v2, b0, c20); c21 = madd(v2, b1, c21);
+    c30 = madd(v3, b0, c30); c31 = madd(v3, b1, c31);
+    ap += 16; bp += 32;
+  }
+  if (cols == 8) {
+    storeRow8(out, c00, c01, false);
+    if (rows > 1) storeRow8(at(out, ldc), c10, c11, false);
+    if (rows > 2) storeRow8(at(out, 2 * ldc), c20, c21, false);
+    if (rows > 3) storeRow8(at(out, 3 * ldc), c30, c31, false);
+  } else {
+    storeRowPart(out, c00, c01, cols);
+    if (rows > 1) storeRowPart(at(out, ldc), c10, c11, cols);
+    if (rows > 2) storeRowPart(at(out, 2 * ldc), c20, c21, cols);
+    if (rows > 3) storeRowPart(at(out, 3 * ldc), c30, c31, cols);
+  }
+}
+
+/** The first `cols` (< 8) of the eight floats lo, hi. */
+function storeRowPart(out: usize, lo: v128, hi: v128, cols: i32): void {
+  store<f32>(out, f32x4.extract_lane(lo, 0));
+  if (cols > 1) store<f32>(out, f32x4.extract_lane(lo, 1), 4);
+  if (cols > 2) store<f32>(out, f32x4.extract_lane(lo, 2), 8);
+  if (cols > 3) store<f32>(out, f32x4.extract_lane(lo, 3), 12);
+  if (cols > 4) store<f32>(out, f32x4.extract_lane(hi, 0), 16);
+  if (cols > 5) store<f32>(out, f32x4.extract_lane(hi, 1), 20);
+  if (cols > 6) store<f32>(out, f32x4.extract_lane(hi, 2), 24);
 }
 
 /** Columns j0..j1−1 (j1 − j0 a multiple of 8) of C, blocked: a column block of B packed into `panels` (kept
