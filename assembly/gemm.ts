@@ -408,6 +408,30 @@ function gemmNN4x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, row
   if (rows > 3) storeRow8(at(out, 3 * ldc), c30, c31, accumulate);
 }
 
+/** gemmNN4x8Packed for the last tile of a ragged M when it has one or two rows: the same chain per output,
+ *  without computing (and discarding) the missing rows. */
+function gemmNN2x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, rows: i32, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  if (rows > 1) {
+    for (let p = 0; p < k; p++) {
+      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+      const v0 = v128.load32_splat(ap), v1 = v128.load32_splat(ap, 4);
+      c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+      c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
+      ap += 16; bp += 32;
+    }
+    storeRow8(out, c00, c01, accumulate);
+    storeRow8(at(out, ldc), c10, c11, accumulate);
+  } else {
+    for (let p = 0; p < k; p++) {
+      const v0 = v128.load32_splat(ap);
+      c00 = madd(v0, v128.load(bp), c00); c01 = madd(v0, v128.load(bp, 16), c01);
+      ap += 16; bp += 32;
+    }
+    storeRow8(out, c00, c01, accumulate);
+  }
+}
+
 /** A panel for the forward: 8 bias values (0 without bias; 0 past N), then W's rows j..j+7 transposed, [K][8]
  *  (rows past N as zeros); one cache line of padding after. */
 @inline function biasPanelBytes(k: i32): usize { return (<usize>(k + 1) << 5) + 64; }
@@ -517,8 +541,10 @@ export function gemmNNColumns(
       let tile = tiles;
       for (let i0 = ic; i0 < iEnd; i0 += 4) {
         let panel = panels;
+        const rows = min(4, m - i0);
         for (let j = jc; j < jEnd; j += 8) {
-          gemmNN4x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, min(4, m - i0), accumulate);
+          if (rows > 2) gemmNN4x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, rows, accumulate);
+          else gemmNN2x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, rows, accumulate);
           panel += panelStep;
         }
         tile += tileStep;
