@@ -52,9 +52,11 @@ function runChunk(index: i32): void {
     if (j1 == full) gemmNNEdgeColumns(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, full);
   } else {
     const j1 = min(n, j0 + width);
+    const forced = load<i32>(SCRATCH_OVERRIDE);
+    const scratch = SCRATCH + <usize>(forced ? forced - 1 : threadIndex) * SCRATCH_STRIDE;
     gemmNTColumns(
       m, n, k, load<usize>(A), load<i32>(RSA), load<usize>(B), load<i32>(LDB), load<usize>(C), load<i32>(LDC),
-      load<usize>(BIAS), load<i32>(ACTIVATION), load<f32>(PARAM), load<usize>(D), j0, j1,
+      load<usize>(BIAS), load<i32>(ACTIVATION), load<f32>(PARAM), load<usize>(D), j0, j1, scratch, scratch + GEMM_SCRATCH_PANELS_BYTES,
     );
   }
   store<i32>(CHUNKS_BY_THREAD + (<usize>threadIndex << 2), load<i32>(CHUNKS_BY_THREAD + (<usize>threadIndex << 2)) + 1);
@@ -135,12 +137,13 @@ export function poolGemmNN(
   runTask(((n & ~7) + chunkCols - 1) / chunkCols);
 }
 
-/** C = A·Bᵀ + bias, D = σ(C) element-wise (not softmax), as gemmNTActivated, in chunks of `chunkCols` (even). */
+/** C = A·Bᵀ + bias, D = σ(C) element-wise (not softmax), as gemmNTActivated, in chunks of `chunkCols` (a
+ *  multiple of 8: the packed forward's panels). */
 export function poolGemmNT(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
   activation: i32, param: f32, d: usize, chunkCols: i32,
 ): void {
-  if (k < 4 || activation == 6 || (chunkCols & 1)) unreachable();
+  if (k < 4 || activation == 6 || (chunkCols & 7)) unreachable();
   store<i32>(KIND, KIND_NT); store<i32>(M, m); store<i32>(N, n); store<i32>(K, k);
   store<usize>(A, a); store<i32>(RSA, lda); store<usize>(B, b); store<i32>(LDB, ldb); store<usize>(C, c); store<i32>(LDC, ldc);
   store<usize>(BIAS, bias); store<i32>(ACTIVATION, activation); store<f32>(PARAM, param); store<usize>(D, d);

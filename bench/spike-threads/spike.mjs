@@ -39,7 +39,7 @@ function gemms(pool, L, activation = 2) {
       flops: 2 * batch * inF * outF, out: [L.a, batch * outF],
       one: () => m.gemmNTActivated(batch, outF, inF, L.x, inF, L.w, inF, L.z, outF, L.bias, activation, 0, L.a),
       pool: (cols) => m.poolGemmNT(batch, outF, inF, L.x, inF, L.w, inF, L.z, outF, L.bias, activation, 0, L.a, cols),
-      columns: outF, align: 2,
+      columns: outF, align: 8,
     },
     dX: {
       flops: 2 * batch * inF * outF, out: [L.gx, batch * inF],
