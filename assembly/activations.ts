@@ -1,16 +1,14 @@
-// Element-wise activations a = σ(z), each forward beside its backward ∂L/∂z = σ'(z)·∂L/∂a.
-// Backward gets both z (input) and a (output): each derivative uses whichever PyTorch uses.
-
-export const IDENTITY: i32 = 1;
-export const RELU: i32 = 2;
-export const LEAKY_RELU: i32 = 3;
-export const SIGMOID: i32 = 4;
-export const TANH: i32 = 5;
-export const SOFTMAX: i32 = 6;
-
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
-}
+// Element-wise activations a = σ(z), each forward beside its backward ∂L/∂z = σ'(z)·∂L/∂a, and the two
+// that work per row (Softmax, LogSoftmax). Backward gets both z (input) and a (output): each derivative
+// uses whichever PyTorch uses, and takes PyTorch's choice at every kink. A kernel's hyper-parameters come
+// in its parameter block (assembly/abi.json "params"), at `params`.
+import { at } from "./memory";
+import {
+  LAYER_IDENTITY, LAYER_RELU, LAYER_LEAKY_RELU, LAYER_SIGMOID, LAYER_TANH, LAYER_SOFTMAX, LAYER_LOG_SOFTMAX,
+  LAYER_GELU, LAYER_SILU, LAYER_ELU, LAYER_SOFTPLUS, LAYER_HARDTANH,
+  LEAKY_RELU_NEGATIVE_SLOPE, GELU_APPROXIMATE, GELU_APPROXIMATION_TANH, ELU_ALPHA, SOFTPLUS_BETA, SOFTPLUS_THRESHOLD,
+  HARDTANH_MIN_VAL, HARDTANH_MAX_VAL,
+} from "./generated/abi";
 
 // Identity: a = z; ∂a/∂z = 1
 function identityForward(z: usize, a: usize, n: i32): void {
@@ -65,13 +63,15 @@ function leakyReluBackward(z: usize, gradA: usize, gradZ: usize, n: i32, slope: 
   }
 }
 
-// Sigmoid: a = 1 / (1 + e^−z), as e^z / (1 + e^z) for z < 0 to keep tiny values exact; ∂a/∂z = a·(1 − a)
+/** 1 / (1 + e^−z), as e^z / (1 + e^z) for z < 0 so that tiny values stay exact. */
+@inline function sigmoid(z: f32): f32 {
+  const e = Mathf.exp(-Mathf.abs(z));
+  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+// Sigmoid: a = 1 / (1 + e^−z); ∂a/∂z = a·(1 − a)
 function sigmoidForward(z: usize, a: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    const zi = load<f32>(at(z, i));
-    const e = Mathf.exp(-Mathf.abs(zi));
-    store<f32>(at(a, i), zi >= 0 ? 1 / (1 + e) : e / (1 + e));
-  }
+  for (let i = 0; i < n; i++) store<f32>(at(a, i), sigmoid(load<f32>(at(z, i))));
 }
 function sigmoidBackward(a: usize, gradA: usize, gradZ: usize, n: i32): void {
   let i = 0;
@@ -103,12 +103,123 @@ function tanhBackward(a: usize, gradA: usize, gradZ: usize, n: i32): void {
   }
 }
 
+/** erfc(x) with a relative error below 1.2e−7 for every x (the Chebyshev-fitted exponential form of
+ *  Numerical Recipes' erfcc, evaluated in f64): float32-accurate for the GELU below. */
+function erfc(x: f64): f64 {
+  const ax = Math.abs(x);
+  const t = 1.0 / (1.0 + 0.5 * ax);
+  const poly = -ax * ax - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  const value = t * Math.exp(poly);
+  return x >= 0 ? value : 2.0 - value;
+}
+
+const SQRT_HALF: f64 = 0.7071067811865476;
+const INV_SQRT_2PI: f64 = 0.3989422804014327;
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const GELU_CUBIC: f32 = 0.044715;
+
+// GELU, exact: a = z·Φ(z) with Φ(z) = erfc(−z/√2)/2; ∂a/∂z = Φ(z) + z·φ(z), φ(z) = e^(−z²/2)/√(2π)
+// GELU, tanh: a = z/2·(1 + tanh u), u = √(2/π)·(z + 0.044715 z³);
+//             ∂a/∂z = (1 + tanh u)/2 + z/2·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715 z²)
+function geluForward(z: usize, a: usize, n: i32, tanhForm: bool): void {
+  for (let i = 0; i < n; i++) {
+    const zi = load<f32>(at(z, i));
+    if (tanhForm) {
+      const u = SQRT_2_OVER_PI * (zi + GELU_CUBIC * zi * zi * zi);
+      store<f32>(at(a, i), 0.5 * zi * (1 + Mathf.tanh(u)));
+    } else {
+      store<f32>(at(a, i), <f32>(<f64>zi * 0.5 * erfc(-<f64>zi * SQRT_HALF)));
+    }
+  }
+}
+function geluBackward(z: usize, gradA: usize, gradZ: usize, n: i32, tanhForm: bool): void {
+  for (let i = 0; i < n; i++) {
+    const zi = load<f32>(at(z, i));
+    let slope: f32;
+    if (tanhForm) {
+      const z2 = zi * zi;
+      const t = Mathf.tanh(SQRT_2_OVER_PI * (zi + GELU_CUBIC * z2 * zi));
+      slope = 0.5 * (1 + t) + 0.5 * zi * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * z2);
+    } else {
+      const z64 = <f64>zi;
+      slope = <f32>(0.5 * erfc(-z64 * SQRT_HALF) + z64 * INV_SQRT_2PI * Math.exp(-0.5 * z64 * z64));
+    }
+    store<f32>(at(gradZ, i), load<f32>(at(gradA, i)) * slope);
+  }
+}
+
+// SiLU: a = z·sigmoid(z); ∂a/∂z = s·(1 + z·(1 − s)), s = sigmoid(z)
+function siluForward(z: usize, a: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const zi = load<f32>(at(z, i));
+    store<f32>(at(a, i), zi * sigmoid(zi));
+  }
+}
+function siluBackward(z: usize, gradA: usize, gradZ: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const zi = load<f32>(at(z, i));
+    const s = sigmoid(zi);
+    store<f32>(at(gradZ, i), load<f32>(at(gradA, i)) * (s * (1 + zi * (1 - s))));
+  }
+}
+
+// ELU(α): a = z > 0 ? z : α·(e^z − 1); ∂a/∂z = z > 0 ? 1 : α·e^z (α at z = 0, as PyTorch)
+function eluForward(z: usize, a: usize, n: i32, alpha: f32): void {
+  for (let i = 0; i < n; i++) {
+    const zi = load<f32>(at(z, i));
+    store<f32>(at(a, i), zi > 0 ? zi : alpha * Mathf.expm1(zi));
+  }
+}
+function eluBackward(z: usize, gradA: usize, gradZ: usize, n: i32, alpha: f32): void {
+  for (let i = 0; i < n; i++) {
+    const zi = load<f32>(at(z, i));
+    const g = load<f32>(at(gradA, i));
+    store<f32>(at(gradZ, i), zi > 0 ? g : g * (alpha * Mathf.exp(zi)));
+  }
+}
+
+// Softplus(β, threshold): a = β·z > threshold ? z : log(1 + e^(β·z))/β;
+//                         ∂a/∂z = β·z > threshold ? 1 : sigmoid(β·z)
+function softplusForward(z: usize, a: usize, n: i32, beta: f32, threshold: f32): void {
+  for (let i = 0; i < n; i++) {
+    const zi = load<f32>(at(z, i));
+    const scaled = zi * beta;
+    store<f32>(at(a, i), scaled > threshold ? zi : Mathf.log1p(Mathf.exp(scaled)) / beta);
+  }
+}
+function softplusBackward(z: usize, gradA: usize, gradZ: usize, n: i32, beta: f32, threshold: f32): void {
+  for (let i = 0; i < n; i++) {
+    const scaled = load<f32>(at(z, i)) * beta;
+    const g = load<f32>(at(gradA, i));
+    store<f32>(at(gradZ, i), scaled > threshold ? g : g * sigmoid(scaled));
+  }
+}
+
+// Hardtanh(low, high) (and ReLU6 = Hardtanh(0, 6)): a = min(max(z, low), high);
+// ∂a/∂z = 1 strictly inside (low, high), 0 outside and exactly at the bounds (as PyTorch)
+function hardtanhForward(z: usize, a: usize, n: i32, low: f32, high: f32): void {
+  for (let i = 0; i < n; i++) store<f32>(at(a, i), min<f32>(max<f32>(load<f32>(at(z, i)), low), high));
+}
+function hardtanhBackward(z: usize, gradA: usize, gradZ: usize, n: i32, low: f32, high: f32): void {
+  for (let i = 0; i < n; i++) {
+    const zi = load<f32>(at(z, i));
+    store<f32>(at(gradZ, i), zi > low && zi < high ? load<f32>(at(gradA, i)) : 0);
+  }
+}
+
+/** max over a row, and log Σ e^(z − max): the stable pieces of softmax and log-softmax. */
+@inline function rowMax(row: usize, width: i32): f32 {
+  let top = load<f32>(row);
+  for (let i = 1; i < width; i++) top = max<f32>(top, load<f32>(at(row, i)));
+  return top;
+}
+
 // Softmax over each row of `width`: a = e^(z − max z) / Σ e^(z − max z); ∂L/∂z = a·(∂L/∂a − Σ_row a·∂L/∂a)
 function softmaxForward(z: usize, a: usize, rows: i32, width: i32): void {
   for (let r = 0; r < rows; r++) {
     const zRow = at(z, r * width), aRow = at(a, r * width);
-    let top = load<f32>(zRow);
-    for (let i = 1; i < width; i++) top = max<f32>(top, load<f32>(at(zRow, i)));
+    const top = rowMax(zRow, width);
     let sum: f32 = 0;
     for (let i = 0; i < width; i++) {
       const e = Mathf.exp(load<f32>(at(zRow, i)) - top);
@@ -130,31 +241,70 @@ function softmaxBackward(a: usize, gradA: usize, gradZ: usize, rows: i32, width:
   }
 }
 
-/** a = σ(z) over rows × width values (width matters only to Softmax, which works per row). */
-export function activationForward(kind: i32, param: f32, z: usize, a: usize, rows: i32, width: i32): void {
+// LogSoftmax over each row: a = z − max z − log Σ e^(z − max z); ∂L/∂z = ∂L/∂a − e^a·Σ_row ∂L/∂a
+function logSoftmaxForward(z: usize, a: usize, rows: i32, width: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const zRow = at(z, r * width), aRow = at(a, r * width);
+    const top = rowMax(zRow, width);
+    let sum: f32 = 0;
+    for (let i = 0; i < width; i++) sum += Mathf.exp(load<f32>(at(zRow, i)) - top);
+    const shift = top + Mathf.log(sum);
+    for (let i = 0; i < width; i++) store<f32>(at(aRow, i), load<f32>(at(zRow, i)) - shift);
+  }
+}
+function logSoftmaxBackward(a: usize, gradA: usize, gradZ: usize, rows: i32, width: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const aRow = at(a, r * width), gaRow = at(gradA, r * width), gzRow = at(gradZ, r * width);
+    let total: f32 = 0;
+    for (let i = 0; i < width; i++) total += load<f32>(at(gaRow, i));
+    for (let i = 0; i < width; i++) {
+      store<f32>(at(gzRow, i), load<f32>(at(gaRow, i)) - Mathf.exp(load<f32>(at(aRow, i))) * total);
+    }
+  }
+}
+
+/** a = σ(z) over rows × width values (width matters only to the per-row kernels). */
+export function activationForward(kernel: i32, params: usize, z: usize, a: usize, rows: i32, width: i32): void {
   const n = rows * width;
-  switch (kind) {
-    case IDENTITY: identityForward(z, a, n); break;
-    case RELU: reluForward(z, a, n); break;
-    case LEAKY_RELU: leakyReluForward(z, a, n, param); break;
-    case SIGMOID: sigmoidForward(z, a, n); break;
-    case TANH: tanhForward(z, a, n); break;
-    case SOFTMAX: softmaxForward(z, a, rows, width); break;
+  switch (kernel) {
+    case LAYER_IDENTITY: identityForward(z, a, n); break;
+    case LAYER_RELU: reluForward(z, a, n); break;
+    case LAYER_LEAKY_RELU: leakyReluForward(z, a, n, load<f32>(params + LEAKY_RELU_NEGATIVE_SLOPE)); break;
+    case LAYER_SIGMOID: sigmoidForward(z, a, n); break;
+    case LAYER_TANH: tanhForward(z, a, n); break;
+    case LAYER_SOFTMAX: softmaxForward(z, a, rows, width); break;
+    case LAYER_LOG_SOFTMAX: logSoftmaxForward(z, a, rows, width); break;
+    case LAYER_GELU: geluForward(z, a, n, load<i32>(params + GELU_APPROXIMATE) == GELU_APPROXIMATION_TANH); break;
+    case LAYER_SILU: siluForward(z, a, n); break;
+    case LAYER_ELU: eluForward(z, a, n, load<f32>(params + ELU_ALPHA)); break;
+    case LAYER_SOFTPLUS:
+      softplusForward(z, a, n, load<f32>(params + SOFTPLUS_BETA), load<f32>(params + SOFTPLUS_THRESHOLD)); break;
+    case LAYER_HARDTANH:
+      hardtanhForward(z, a, n, load<f32>(params + HARDTANH_MIN_VAL), load<f32>(params + HARDTANH_MAX_VAL)); break;
     default: unreachable();
   }
 }
 
+/** ∂L/∂z from ∂L/∂a, given the forward's z and a (gradZ may be gradA). */
 export function activationBackward(
-  kind: i32, param: f32, z: usize, a: usize, gradA: usize, gradZ: usize, rows: i32, width: i32,
+  kernel: i32, params: usize, z: usize, a: usize, gradA: usize, gradZ: usize, rows: i32, width: i32,
 ): void {
   const n = rows * width;
-  switch (kind) {
-    case IDENTITY: identityBackward(gradA, gradZ, n); break;
-    case RELU: reluBackward(z, gradA, gradZ, n); break;
-    case LEAKY_RELU: leakyReluBackward(z, gradA, gradZ, n, param); break;
-    case SIGMOID: sigmoidBackward(a, gradA, gradZ, n); break;
-    case TANH: tanhBackward(a, gradA, gradZ, n); break;
-    case SOFTMAX: softmaxBackward(a, gradA, gradZ, rows, width); break;
+  switch (kernel) {
+    case LAYER_IDENTITY: identityBackward(gradA, gradZ, n); break;
+    case LAYER_RELU: reluBackward(z, gradA, gradZ, n); break;
+    case LAYER_LEAKY_RELU: leakyReluBackward(z, gradA, gradZ, n, load<f32>(params + LEAKY_RELU_NEGATIVE_SLOPE)); break;
+    case LAYER_SIGMOID: sigmoidBackward(a, gradA, gradZ, n); break;
+    case LAYER_TANH: tanhBackward(a, gradA, gradZ, n); break;
+    case LAYER_SOFTMAX: softmaxBackward(a, gradA, gradZ, rows, width); break;
+    case LAYER_LOG_SOFTMAX: logSoftmaxBackward(a, gradA, gradZ, rows, width); break;
+    case LAYER_GELU: geluBackward(z, gradA, gradZ, n, load<i32>(params + GELU_APPROXIMATE) == GELU_APPROXIMATION_TANH); break;
+    case LAYER_SILU: siluBackward(z, gradA, gradZ, n); break;
+    case LAYER_ELU: eluBackward(z, gradA, gradZ, n, load<f32>(params + ELU_ALPHA)); break;
+    case LAYER_SOFTPLUS:
+      softplusBackward(z, gradA, gradZ, n, load<f32>(params + SOFTPLUS_BETA), load<f32>(params + SOFTPLUS_THRESHOLD)); break;
+    case LAYER_HARDTANH:
+      hardtanhBackward(z, gradA, gradZ, n, load<f32>(params + HARDTANH_MIN_VAL), load<f32>(params + HARDTANH_MAX_VAL)); break;
     default: unreachable();
   }
 }

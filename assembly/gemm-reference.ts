@@ -1,9 +1,7 @@
 // Scalar reference kernels beside the SIMD ones in gemm.ts: the plain triple loops, for the tests that
 // compare the two over many shapes.
 
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
-}
+import { at } from "./memory";
 
 /** C[M, N] = A[M, K]·B[N, K]ᵀ (+ bias[N]) */
 export function gemmNTReference(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {

@@ -7,14 +7,20 @@
 // (their results are not stored) and columns past the last full tile go through narrower paths, so any
 // shape works. assembly/gemm-reference.ts has the scalar kernels the tests compare them with.
 
-import { activationForward, SOFTMAX } from "./activations";
+import { activationForward } from "./activations";
+import { at } from "./memory";
+import { LAYER_SOFTMAX, LAYER_LOG_SOFTMAX } from "./generated/abi";
 
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
+/** The activation argument of gemmNTActivated when there is none. */
+export const NO_ACTIVATION: i32 = -1;
+
+/** Activations that need whole rows (their epilogue waits until every column of a row is computed). */
+@inline function perRow(activation: i32): bool {
+  return activation == LAYER_SOFTMAX || activation == LAYER_LOG_SOFTMAX;
 }
 
-/** c + a·b per lane: two instructions, or one fused multiply-add in a build with relaxed SIMD enabled
- *  (bench/relaxed.mjs measures that build; the package ships the plain one, which is deterministic). */
+/** c + a·b per lane: two instructions, or one fused multiply-add in the relaxed-SIMD build (the opt-in core
+ *  that init({ simd: 'relaxed' }) loads; the default plain build is bit-for-bit deterministic everywhere). */
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(c, f32x4.mul(a, b));
@@ -126,22 +132,22 @@ function gemmNTShortKRow(n: i32, k: i32, ai: usize, ci: usize, bias: usize): voi
  *  all rows (j0 even; j1 even or N), in blocks of four rows, each followed by the activation epilogue. */
 function gemmNTDotColumns(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
-  activation: i32, param: f32, d: usize, j0: i32, j1: i32,
+  activation: i32, params: usize, d: usize, j0: i32, j1: i32,
 ): void {
   const pairsEnd = j1 & ~1;
   for (let i0 = 0; i0 < m; i0 += 4) {
     const i1 = min(m, i0 + 4);
     for (let j = j0; j < pairsEnd; j += 2) gemmNT4x2(m, k, a, lda, b, ldb, c, ldc, bias, i0, j);
     if (j1 & 1) gemmNTColumn(i0, i1, k, a, lda, b, ldb, c, ldc, bias, j1 - 1);
-    if (activation) epilogue(n, c, ldc, activation, param, d, i0, i1, j0, j1);
+    if (activation != NO_ACTIVATION) epilogue(n, c, ldc, activation, params, d, i0, i1, j0, j1);
   }
 }
 
-/** D = σ(C) on rows i0..i1−1, columns j0..j1−1 (whole rows for softmax). */
-@inline function epilogue(n: i32, c: usize, ldc: i32, activation: i32, param: f32, d: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
+/** D = σ(C) on rows i0..i1−1, columns j0..j1−1 (whole rows for softmax and log-softmax). */
+@inline function epilogue(n: i32, c: usize, ldc: i32, activation: i32, params: usize, d: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
   const width = j1 - j0;
-  if (ldc == n && width == n) activationForward(activation, param, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
-  else for (let i = i0; i < i1; i++) activationForward(activation, param, at(c, i * ldc + j0), at(d, i * ldc + j0), 1, width);
+  if (ldc == n && width == n) activationForward(activation, params, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
+  else for (let i = i0; i < i1; i++) activationForward(activation, params, at(c, i * ldc + j0), at(d, i * ldc + j0), 1, width);
 }
 
 /** Whether the forward packs (4×8 tiles on packed operands) rather than running 4×2 dot products on A and B in
@@ -154,17 +160,18 @@ export function gemmNTPacks(m: i32, n: i32, k: i32): bool {
 }
 
 /** Columns j0..j1−1 of C = A·Bᵀ (+ bias) and D = σ(C), all rows: j0 a multiple of 8, j1 a multiple of 8 or N.
- *  Softmax needs whole rows: with it, j0 = 0 and j1 = N. The scratch is the caller's (a thread's own). Every
- *  output is the same sequence of instructions whatever the range, so ranges can go to different threads. */
+ *  Softmax and log-softmax need whole rows: with them, j0 = 0 and j1 = N. The scratch is the caller's (a
+ *  thread's own). Every output is the same sequence of instructions whatever the range, so ranges can go to
+ *  different threads. */
 export function gemmNTColumns(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
-  activation: i32, param: f32, d: usize, j0: i32, j1: i32, panels: usize, tiles: usize,
+  activation: i32, params: usize, d: usize, j0: i32, j1: i32, panels: usize, tiles: usize,
 ): void {
   if (!gemmNTPacks(m, n, k)) {
-    gemmNTDotColumns(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, param, d, j0, j1);
+    gemmNTDotColumns(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, params, d, j0, j1);
     return;
   }
-  const rowWise = activation == SOFTMAX ? 0 : activation; // softmax waits for whole rows
+  const perTile = activation != NO_ACTIVATION && !perRow(activation); // softmax waits for whole rows
   const panelStep = biasPanelBytes(k), tileStep = tileBytes(k);
   const colBlock = <i32>(PANEL_BYTES / panelStep) << 3;
   const rowBlock = <i32>max<usize>(1, ROW_BLOCK_BYTES / tileStep) << 2;
@@ -181,19 +188,23 @@ export function gemmNTColumns(
           gemmNT4x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, min(4, m - i0), min(8, jEnd - j));
           panel += panelStep;
         }
-        if (rowWise) epilogue(n, c, ldc, rowWise, param, d, i0, min(m, i0 + 4), jc, jEnd);
+        if (perTile) epilogue(n, c, ldc, activation, params, d, i0, min(m, i0 + 4), jc, jEnd);
         tile += tileStep;
       }
     }
   }
-  if (activation == SOFTMAX) activationForward(activation, param, c, d, m, n); // whole rows (j0 = 0, j1 = N)
+  if (perRow(activation)) { // whole rows (j0 = 0, j1 = N)
+    if (ldc == n) activationForward(activation, params, c, d, m, n);
+    else for (let i = 0; i < m; i++) activationForward(activation, params, at(c, i * ldc), at(d, i * ldc), 1, n);
+  }
 }
 
-/** C = A·Bᵀ (+ bias), and with an activation kind ≠ 0 also D = σ(C) (D may be C): the bias-and-activation
- *  epilogue of a Linear layer, fused (applied to each block of four rows while it is still in L1). */
+/** C = A·Bᵀ (+ bias), and with an activation kernel (not NO_ACTIVATION) also D = σ(C) (D may be C): the
+ *  bias-and-activation epilogue of a Linear layer, fused (applied to each block of four rows while it is still
+ *  in L1). `params`: the activation's parameter block. */
 export function gemmNTActivated(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
-  activation: i32, param: f32, d: usize,
+  activation: i32, params: usize, d: usize,
 ): void {
   if (k < 4 && n * k <= PANEL_FLOATS) {
     for (let j = 0; j < n; j++) {
@@ -202,15 +213,15 @@ export function gemmNTActivated(
     for (let i0 = 0; i0 < m; i0 += 4) {
       const i1 = min(m, i0 + 4);
       for (let i = i0; i < i1; i++) gemmNTShortKRow(n, k, at(a, i * lda), at(c, i * ldc), bias);
-      if (activation) epilogue(n, c, ldc, activation, param, d, i0, i1, 0, n);
+      if (activation != NO_ACTIVATION) epilogue(n, c, ldc, activation, params, d, i0, i1, 0, n);
     }
     return;
   }
-  gemmNTColumns(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, param, d, 0, n, PANEL, TILES);
+  gemmNTColumns(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, params, d, 0, n, PANEL, TILES);
 }
 
 export function gemmNT(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
-  gemmNTActivated(m, n, k, a, lda, b, ldb, c, ldc, bias, 0, 0, c);
+  gemmNTActivated(m, n, k, a, lda, b, ldb, c, ldc, bias, NO_ACTIVATION, 0, c);
 }
 
 // ---- backward: C[M, N] (+)= A·B, A(i, p) = a[i·rsA + p·csA], B row-major [K, N] ----
@@ -588,12 +599,12 @@ export function linearForward(
   gemmNT(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias);
 }
 
-/** z = x·Wᵀ + b and a = σ(z) in one pass (activation: a kind of assembly/activations.ts). */
+/** z = x·Wᵀ + b and a = σ(z) in one pass (activation: a layer kernel of abi.json, params its block). */
 export function linearForwardActivated(
   x: usize, weight: usize, bias: usize, z: usize, a: usize, batch: i32, inFeatures: i32, outFeatures: i32,
-  activation: i32, param: f32,
+  activation: i32, params: usize,
 ): void {
-  gemmNTActivated(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias, activation, param, a);
+  gemmNTActivated(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias, activation, params, a);
 }
 
 /** dX = dZ·W (overwrites dX). */

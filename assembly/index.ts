@@ -1,11 +1,12 @@
-// The exports of the WASM core. The TypeScript facade (src/core.ts) declares the same signatures.
-export { alloc, free, zeroF32, copyF32, firstNonFiniteF32, firstOutsideF32 } from "./memory";
+// The exports of the release core: what the TypeScript facade calls. scripts/gen-exports.mjs turns them
+// into the typed CoreExports of src/generated/core-exports.ts. Kernels that only tests and benchmarks call
+// directly are exported by the test build (assembly/testing.ts) instead.
+export { alloc, free, zeroF32, fillF32, copyF32, firstNonFiniteF32, firstOutsideF32 } from "./memory";
 export { rngSeed, rngUniformF32, rngNormalF32, rngBelow, rngShuffleI32 } from "./random";
-export { linearForward, linearForwardActivated, linearBackwardInput, linearBackwardParams, gemmNT, gemmNTActivated, gemmNN } from "./gemm";
-export { gemmNTReference, gemmNNReference } from "./gemm-reference";
-export { activationForward, activationBackward } from "./activations";
-export { lossForward, lossBackward, lossFirstInvalidInput, countCorrect } from "./losses";
+export { lossEvaluate } from "./losses";
 export { optimizerStep, optimizerZeroGrad } from "./optimizers";
 export {
-  networkForward, networkBackward, networkZeroGrad, networkTrainStep, networkTrainEpoch, gatherRows, resultPtr,
+  networkForward, networkBackward, networkZeroGrad, networkTrainStep, networkTrainEpochs, networkEvaluate,
+  layerActivationDerivative,
 } from "./network";
+export { resultPtr } from "./result";

@@ -1,66 +1,78 @@
-// A network as a plan: one 48-byte row per layer, written by src/network.ts (PLAN_* offsets mirror these).
-// Running the whole plan in one call keeps a training step to a constant number of JS↔WASM crossings.
+// A network as a plan (abi.json PlanHeader, then one PlanRow per layer), written by src/plan.ts. Running a
+// whole plan — a forward pass, a training step, epochs of gathered batches, an evaluation — in one call keeps
+// the JS↔WASM crossings per step constant.
 import { linearForward, linearForwardActivated, linearBackwardInput, linearBackwardParams } from "./gemm";
 import { activationForward, activationBackward } from "./activations";
-import { lossForward, lossBackward, lossFirstInvalidInput } from "./losses";
+import { lossSum, lossCount, lossBackward, lossFirstInvalidInput, countCorrect } from "./losses";
 import { firstNonFiniteF32 } from "./memory";
 import { optimizerStep } from "./optimizers";
+import { rngShuffleI32 } from "./random";
+import { RESULT } from "./result";
+import {
+  LAYER_LINEAR, isActivationKernel, REDUCTION_MEAN, LOSS_CONFIG_REDUCTION,
+  PLAN_HEADER_LAYERS, PLAN_HEADER_BYTES, PLAN_ROW_BYTES, PLAN_ROW_KERNEL, PLAN_ROW_IN_FEATURES, PLAN_ROW_OUT_FEATURES,
+  PLAN_ROW_PARAMS, PLAN_ROW_WEIGHT, PLAN_ROW_BIAS, PLAN_ROW_WEIGHT_GRAD, PLAN_ROW_BIAS_GRAD, PLAN_ROW_INPUT,
+  PLAN_ROW_OUTPUT, PLAN_ROW_GRAD_INPUT, PLAN_ROW_GRAD_OUTPUT,
+  STEP_CONFIG_PLAN, STEP_CONFIG_LOSS, STEP_CONFIG_OPTIMIZER, STEP_CONFIG_TARGET, STEP_CONFIG_BATCH, STEP_CONFIG_UPDATE,
+  STEP_CONFIG_INPUT_GRAD,
+  EPOCH_CONFIG_PLAN, EPOCH_CONFIG_LOSS, EPOCH_CONFIG_OPTIMIZER, EPOCH_CONFIG_INPUTS, EPOCH_CONFIG_INPUT_ROW_BYTES,
+  EPOCH_CONFIG_TARGETS, EPOCH_CONFIG_TARGET_ROW_BYTES, EPOCH_CONFIG_INDICES, EPOCH_CONFIG_COUNT, EPOCH_CONFIG_BATCH_SIZE,
+  EPOCH_CONFIG_TARGET_BUFFER, EPOCH_CONFIG_BATCH_LOSSES, EPOCH_CONFIG_EPOCHS, EPOCH_CONFIG_SHUFFLE_RNG,
+  EPOCH_CONFIG_EPOCH_LOSSES,
+  EVAL_CONFIG_PLAN, EVAL_CONFIG_LOSS, EVAL_CONFIG_INPUTS, EVAL_CONFIG_INPUT_ROW_BYTES, EVAL_CONFIG_TARGETS,
+  EVAL_CONFIG_TARGET_ROW_BYTES, EVAL_CONFIG_COUNT, EVAL_CONFIG_BATCH_SIZE,
+  RESULT_LOSS, RESULT_LOSS_SUM, RESULT_LOSS_COUNT, RESULT_CORRECT, RESULT_JUDGED, RESULT_WHERE, RESULT_BATCH, RESULT_EPOCH,
+  STATUS_OK, STATUS_INVALID_PREDICTION, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_GRADIENT,
+} from "./generated/abi";
 
-export const LINEAR: i32 = 0;
-
-export const PLAN_KIND: usize = 0;
-export const PLAN_IN: usize = 4;
-export const PLAN_OUT: usize = 8;
-export const PLAN_WEIGHT: usize = 12;
-export const PLAN_BIAS: usize = 16;
-export const PLAN_WEIGHT_GRAD: usize = 20;
-export const PLAN_BIAS_GRAD: usize = 24;
-export const PLAN_INPUT: usize = 28;
-export const PLAN_OUTPUT: usize = 32;
-export const PLAN_GRAD_INPUT: usize = 36;
-export const PLAN_GRAD_OUTPUT: usize = 40;
-export const PLAN_PARAM: usize = 44;
-export const PLAN_ROW: usize = 48;
+@inline function layerCount(plan: usize): i32 {
+  return load<i32>(plan + PLAN_HEADER_LAYERS);
+}
 
 @inline function row(plan: usize, layer: i32): usize {
-  return plan + <usize>layer * PLAN_ROW;
+  return plan + PLAN_HEADER_BYTES + <usize>layer * PLAN_ROW_BYTES;
+}
+
+@inline function kernelOf(op: usize): i32 {
+  return load<i32>(op + PLAN_ROW_KERNEL);
 }
 
 function layerForward(op: usize, batch: i32): void {
-  const kind = load<i32>(op + PLAN_KIND);
-  const inFeatures = load<i32>(op + PLAN_IN);
-  const outFeatures = load<i32>(op + PLAN_OUT);
-  if (kind == LINEAR) {
+  const kernel = kernelOf(op);
+  const inFeatures = load<i32>(op + PLAN_ROW_IN_FEATURES);
+  const outFeatures = load<i32>(op + PLAN_ROW_OUT_FEATURES);
+  if (kernel == LAYER_LINEAR) {
     linearForward(
-      load<u32>(op + PLAN_INPUT), load<u32>(op + PLAN_WEIGHT), load<u32>(op + PLAN_BIAS),
-      load<u32>(op + PLAN_OUTPUT), batch, inFeatures, outFeatures,
+      load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_WEIGHT), load<usize>(op + PLAN_ROW_BIAS),
+      load<usize>(op + PLAN_ROW_OUTPUT), batch, inFeatures, outFeatures,
     );
   } else {
     activationForward(
-      kind, load<f32>(op + PLAN_PARAM), load<u32>(op + PLAN_INPUT), load<u32>(op + PLAN_OUTPUT), batch, outFeatures,
+      kernel, load<usize>(op + PLAN_ROW_PARAMS), load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_OUTPUT),
+      batch, outFeatures,
     );
   }
 }
 
 function layerBackward(op: usize, batch: i32, needInputGrad: bool): void {
-  const kind = load<i32>(op + PLAN_KIND);
-  const inFeatures = load<i32>(op + PLAN_IN);
-  const outFeatures = load<i32>(op + PLAN_OUT);
-  const gradOutput = load<u32>(op + PLAN_GRAD_OUTPUT);
-  if (kind == LINEAR) {
+  const kernel = kernelOf(op);
+  const inFeatures = load<i32>(op + PLAN_ROW_IN_FEATURES);
+  const outFeatures = load<i32>(op + PLAN_ROW_OUT_FEATURES);
+  const gradOutput = load<usize>(op + PLAN_ROW_GRAD_OUTPUT);
+  if (kernel == LAYER_LINEAR) {
     linearBackwardParams(
-      gradOutput, load<u32>(op + PLAN_INPUT), load<u32>(op + PLAN_WEIGHT_GRAD), load<u32>(op + PLAN_BIAS_GRAD),
-      batch, inFeatures, outFeatures,
+      gradOutput, load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_WEIGHT_GRAD),
+      load<usize>(op + PLAN_ROW_BIAS_GRAD), batch, inFeatures, outFeatures,
     );
     if (needInputGrad) {
       linearBackwardInput(
-        gradOutput, load<u32>(op + PLAN_WEIGHT), load<u32>(op + PLAN_GRAD_INPUT), batch, inFeatures, outFeatures,
+        gradOutput, load<usize>(op + PLAN_ROW_WEIGHT), load<usize>(op + PLAN_ROW_GRAD_INPUT), batch, inFeatures, outFeatures,
       );
     }
   } else if (needInputGrad) {
     activationBackward(
-      kind, load<f32>(op + PLAN_PARAM), load<u32>(op + PLAN_INPUT), load<u32>(op + PLAN_OUTPUT),
-      gradOutput, load<u32>(op + PLAN_GRAD_INPUT), batch, outFeatures,
+      kernel, load<usize>(op + PLAN_ROW_PARAMS), load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_OUTPUT),
+      gradOutput, load<usize>(op + PLAN_ROW_GRAD_INPUT), batch, outFeatures,
     );
   }
 }
@@ -68,16 +80,17 @@ function layerBackward(op: usize, batch: i32, needInputGrad: bool): void {
 /** A Linear layer and the activation after it in one pass (the GEMM's bias-and-activation epilogue). */
 function linearActivationForward(op: usize, next: usize, batch: i32): void {
   linearForwardActivated(
-    load<u32>(op + PLAN_INPUT), load<u32>(op + PLAN_WEIGHT), load<u32>(op + PLAN_BIAS), load<u32>(op + PLAN_OUTPUT),
-    load<u32>(next + PLAN_OUTPUT), batch, load<i32>(op + PLAN_IN), load<i32>(op + PLAN_OUT),
-    load<i32>(next + PLAN_KIND), load<f32>(next + PLAN_PARAM),
+    load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_WEIGHT), load<usize>(op + PLAN_ROW_BIAS),
+    load<usize>(op + PLAN_ROW_OUTPUT), load<usize>(next + PLAN_ROW_OUTPUT), batch, load<i32>(op + PLAN_ROW_IN_FEATURES),
+    load<i32>(op + PLAN_ROW_OUT_FEATURES), kernelOf(next), load<usize>(next + PLAN_ROW_PARAMS),
   );
 }
 
-export function networkForward(plan: usize, layers: i32, batch: i32): void {
+export function networkForward(plan: usize, batch: i32): void {
+  const layers = layerCount(plan);
   for (let k = 0; k < layers; k++) {
     const op = row(plan, k);
-    if (load<i32>(op + PLAN_KIND) == LINEAR && k + 1 < layers && load<i32>(row(plan, k + 1) + PLAN_KIND) != LINEAR) {
+    if (kernelOf(op) == LAYER_LINEAR && k + 1 < layers && isActivationKernel(kernelOf(row(plan, k + 1)))) {
       linearActivationForward(op, row(plan, k + 1), batch);
       k++;
     } else {
@@ -86,72 +99,69 @@ export function networkForward(plan: usize, layers: i32, batch: i32): void {
   }
 }
 
-/** Backward from the last layer's GRAD_OUTPUT; the first layer's input gradient only when asked for. */
-export function networkBackward(plan: usize, layers: i32, batch: i32, needInputGrad: bool): void {
-  for (let k = layers - 1; k >= 0; k--) layerBackward(row(plan, k), batch, k > 0 || needInputGrad);
+/** Backward from the last layer's gradOutput; the first layer's input gradient only when asked for. */
+export function networkBackward(plan: usize, batch: i32, needInputGrad: bool): void {
+  for (let k = layerCount(plan) - 1; k >= 0; k--) layerBackward(row(plan, k), batch, k > 0 || needInputGrad);
 }
 
-export function networkZeroGrad(plan: usize, layers: i32): void {
+export function networkZeroGrad(plan: usize): void {
+  const layers = layerCount(plan);
   for (let k = 0; k < layers; k++) {
     const op = row(plan, k);
-    if (load<i32>(op + PLAN_KIND) != LINEAR) continue;
-    const outFeatures = load<i32>(op + PLAN_OUT);
-    memory.fill(load<u32>(op + PLAN_WEIGHT_GRAD), 0, <usize>(outFeatures * load<i32>(op + PLAN_IN)) << 2);
-    const biasGrad = load<u32>(op + PLAN_BIAS_GRAD);
+    const weightGrad = load<usize>(op + PLAN_ROW_WEIGHT_GRAD);
+    if (!weightGrad) continue;
+    const outFeatures = load<i32>(op + PLAN_ROW_OUT_FEATURES);
+    memory.fill(weightGrad, 0, <usize>(outFeatures * load<i32>(op + PLAN_ROW_IN_FEATURES)) << 2);
+    const biasGrad = load<usize>(op + PLAN_ROW_BIAS_GRAD);
     if (biasGrad) memory.fill(biasGrad, 0, <usize>outFeatures << 2);
   }
 }
 
-// What a training call reports besides its status: the loss (f64) and where a problem was (i32).
-const RESULT = memory.data(16);
-export const RESULT_LOSS: usize = 0;
-export const RESULT_WHERE: usize = 8;
-export const RESULT_BATCH: usize = 12;
-
-export function resultPtr(): usize {
-  return RESULT;
-}
-
-export const STATUS_OK: i32 = 0;
-export const STATUS_INVALID_PREDICTION: i32 = 1; // e.g. BCE on a value outside [0, 1]; WHERE = its index
-export const STATUS_NON_FINITE_LOSS: i32 = 2;
-export const STATUS_NON_FINITE_GRADIENT: i32 = 3; // WHERE = the layer
-
-function firstLayerWithNonFiniteGrad(plan: usize, layers: i32): i32 {
+function firstLayerWithNonFiniteGrad(plan: usize): i32 {
+  const layers = layerCount(plan);
   for (let k = 0; k < layers; k++) {
     const op = row(plan, k);
-    if (load<i32>(op + PLAN_KIND) != LINEAR) continue;
-    const outFeatures = load<i32>(op + PLAN_OUT);
-    if (firstNonFiniteF32(load<u32>(op + PLAN_WEIGHT_GRAD), outFeatures * load<i32>(op + PLAN_IN)) >= 0) return k;
-    const biasGrad = load<u32>(op + PLAN_BIAS_GRAD);
+    const weightGrad = load<usize>(op + PLAN_ROW_WEIGHT_GRAD);
+    if (!weightGrad) continue;
+    const outFeatures = load<i32>(op + PLAN_ROW_OUT_FEATURES);
+    if (firstNonFiniteF32(weightGrad, outFeatures * load<i32>(op + PLAN_ROW_IN_FEATURES)) >= 0) return k;
+    const biasGrad = load<usize>(op + PLAN_ROW_BIAS_GRAD);
     if (biasGrad && firstNonFiniteF32(biasGrad, outFeatures) >= 0) return k;
   }
   return -1;
 }
 
-/** forward, loss, zeroGrad, backward, optimizer step, for the batch already in the input buffer.
- *  The step is taken only when the loss and every gradient are finite, so a diverging batch leaves the
- *  parameters and optimizer state as they were. Writes the loss to the result; returns a STATUS_*. */
-export function networkTrainStep(
-  plan: usize, layers: i32, batch: i32, lossKind: i32, reduction: i32, smoothing: f32, target: usize,
-  optimizer: usize,
-): i32 {
-  networkForward(plan, layers, batch);
-  const last = row(plan, layers - 1);
-  const pred = load<u32>(last + PLAN_OUTPUT);
-  const width = load<i32>(last + PLAN_OUT);
-  const invalid = lossFirstInvalidInput(lossKind, pred, batch, width);
+@inline function output(plan: usize): usize {
+  return load<usize>(row(plan, layerCount(plan) - 1) + PLAN_ROW_OUTPUT);
+}
+@inline function outputWidth(plan: usize): i32 {
+  return load<i32>(row(plan, layerCount(plan) - 1) + PLAN_ROW_OUT_FEATURES);
+}
+
+/** forward, loss, zeroGrad and backward for the batch already in the plan's input buffer, then (with
+ *  `update`) the optimizer step. The step is taken only when the loss and every gradient are finite, so a
+ *  diverging batch leaves the parameters and optimizer state as they were. Writes the loss to the result;
+ *  returns a STATUS_*. */
+function trainStep(plan: usize, loss: usize, optimizer: usize, target: usize, batch: i32, update: bool, inputGrad: bool): i32 {
+  networkForward(plan, batch);
+  const pred = output(plan), width = outputWidth(plan);
+  const invalid = lossFirstInvalidInput(loss, pred, batch, width);
   if (invalid >= 0) {
     store<i32>(RESULT + RESULT_WHERE, invalid);
     return STATUS_INVALID_PREDICTION;
   }
-  const loss = lossForward(lossKind, reduction, smoothing, pred, target, batch, width);
-  store<f64>(RESULT + RESULT_LOSS, loss);
-  if (!isFinite(loss)) return STATUS_NON_FINITE_LOSS;
-  networkZeroGrad(plan, layers);
-  lossBackward(lossKind, reduction, smoothing, pred, target, load<u32>(last + PLAN_GRAD_OUTPUT), batch, width);
-  networkBackward(plan, layers, batch, false);
-  const bad = firstLayerWithNonFiniteGrad(plan, layers);
+  const sum = lossSum(loss, pred, target, batch, width);
+  const count = lossCount(loss, target, batch, width);
+  store<f64>(RESULT + RESULT_LOSS_SUM, sum);
+  store<f64>(RESULT + RESULT_LOSS_COUNT, count);
+  const value = load<i32>(loss + LOSS_CONFIG_REDUCTION) == REDUCTION_MEAN ? sum / count : sum;
+  store<f64>(RESULT + RESULT_LOSS, value);
+  if (!isFinite(value)) return STATUS_NON_FINITE_LOSS;
+  networkZeroGrad(plan);
+  lossBackward(loss, pred, target, load<usize>(row(plan, layerCount(plan) - 1) + PLAN_ROW_GRAD_OUTPUT), batch, width, count);
+  networkBackward(plan, batch, inputGrad);
+  if (!update) return STATUS_OK;
+  const bad = firstLayerWithNonFiniteGrad(plan);
   if (bad >= 0) {
     store<i32>(RESULT + RESULT_WHERE, bad);
     return STATUS_NON_FINITE_GRADIENT;
@@ -160,35 +170,99 @@ export function networkTrainStep(
   return STATUS_OK;
 }
 
+/** One training step as a StepConfig describes it. */
+export function networkTrainStep(step: usize): i32 {
+  return trainStep(
+    load<usize>(step + STEP_CONFIG_PLAN), load<usize>(step + STEP_CONFIG_LOSS), load<usize>(step + STEP_CONFIG_OPTIMIZER),
+    load<usize>(step + STEP_CONFIG_TARGET), load<i32>(step + STEP_CONFIG_BATCH), load<i32>(step + STEP_CONFIG_UPDATE) != 0,
+    load<i32>(step + STEP_CONFIG_INPUT_GRAD) != 0,
+  );
+}
+
 /** Copies rows indices[start .. start+count) of `src` (rows of `rowBytes`) to consecutive rows of `dst`. */
-export function gatherRows(src: usize, indices: usize, start: i32, count: i32, rowBytes: i32, dst: usize): void {
+function gatherRows(src: usize, indices: usize, start: i32, count: i32, rowBytes: i32, dst: usize): void {
   for (let r = 0; r < count; r++) {
-    const from = <usize>load<i32>(indices + (<usize>(start + r) << 2));
+    const from = <usize>load<u32>(indices + (<usize>(start + r) << 2));
     memory.copy(dst + <usize>r * <usize>rowBytes, src + from * <usize>rowBytes, <usize>rowBytes);
   }
 }
 
-/** Trains on `count` samples in the order of `indices`, batch by batch, inside WASM. Writes each batch's
- *  loss to `batchLosses` (f64). Stops at the first batch that is not STATUS_OK, with
- *  that batch's number in RESULT_BATCH, and returns its status. */
-export function networkTrainEpoch(
-  plan: usize, layers: i32, inputs: usize, inputRowBytes: i32, targets: usize, targetRowBytes: i32,
-  indices: usize, count: i32, batchSize: i32, lossKind: i32, reduction: i32, smoothing: f32,
-  targetBuffer: usize, optimizer: usize, batchLosses: usize,
-): i32 {
-  const input = load<u32>(plan + PLAN_INPUT);
-  let batchIndex = 0;
-  for (let start = 0; start < count; start += batchSize) {
-    const rows = min(batchSize, count - start);
-    gatherRows(inputs, indices, start, rows, inputRowBytes, input);
-    gatherRows(targets, indices, start, rows, targetRowBytes, targetBuffer);
-    const status = networkTrainStep(plan, layers, rows, lossKind, reduction, smoothing, targetBuffer, optimizer);
-    if (status != STATUS_OK) {
-      store<i32>(RESULT + RESULT_BATCH, batchIndex);
-      return status;
+/** `epochs` passes over the rows named by indices[0 .. count), each reshuffled first when a generator is
+ *  given, in batches gathered inside WASM. Writes each epoch's loss (the reduced loss over all its items)
+ *  to epochLosses and, when given, each batch's loss to batchLosses (both f64). Stops at the first batch
+ *  that is not STATUS_OK, with its epoch and batch (0-based) in the result, and returns its status. */
+export function networkTrainEpochs(config: usize): i32 {
+  const plan = load<usize>(config + EPOCH_CONFIG_PLAN), loss = load<usize>(config + EPOCH_CONFIG_LOSS);
+  const optimizer = load<usize>(config + EPOCH_CONFIG_OPTIMIZER);
+  const inputs = load<usize>(config + EPOCH_CONFIG_INPUTS), inputRowBytes = load<i32>(config + EPOCH_CONFIG_INPUT_ROW_BYTES);
+  const targets = load<usize>(config + EPOCH_CONFIG_TARGETS), targetRowBytes = load<i32>(config + EPOCH_CONFIG_TARGET_ROW_BYTES);
+  const indices = load<usize>(config + EPOCH_CONFIG_INDICES), count = load<i32>(config + EPOCH_CONFIG_COUNT);
+  const batchSize = load<i32>(config + EPOCH_CONFIG_BATCH_SIZE), targetBuffer = load<usize>(config + EPOCH_CONFIG_TARGET_BUFFER);
+  const batchLosses = load<usize>(config + EPOCH_CONFIG_BATCH_LOSSES), epochLosses = load<usize>(config + EPOCH_CONFIG_EPOCH_LOSSES);
+  const epochs = load<i32>(config + EPOCH_CONFIG_EPOCHS), rng = load<usize>(config + EPOCH_CONFIG_SHUFFLE_RNG);
+  const input = load<usize>(row(plan, 0) + PLAN_ROW_INPUT);
+  const mean = load<i32>(loss + LOSS_CONFIG_REDUCTION) == REDUCTION_MEAN;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    if (rng) rngShuffleI32(rng, indices, count);
+    let sum: f64 = 0, items: f64 = 0, batchIndex = 0;
+    for (let start = 0; start < count; start += batchSize) {
+      const rows = min(batchSize, count - start);
+      gatherRows(inputs, indices, start, rows, inputRowBytes, input);
+      gatherRows(targets, indices, start, rows, targetRowBytes, targetBuffer);
+      const status = trainStep(plan, loss, optimizer, targetBuffer, rows, true, false);
+      if (status != STATUS_OK) {
+        store<i32>(RESULT + RESULT_EPOCH, epoch);
+        store<i32>(RESULT + RESULT_BATCH, batchIndex);
+        return status;
+      }
+      if (batchLosses) store<f64>(batchLosses + (<usize>batchIndex << 3), load<f64>(RESULT + RESULT_LOSS));
+      sum += load<f64>(RESULT + RESULT_LOSS_SUM);
+      items += load<f64>(RESULT + RESULT_LOSS_COUNT);
+      batchIndex++;
     }
-    store<f64>(batchLosses + (<usize>batchIndex << 3), load<f64>(RESULT + RESULT_LOSS));
-    batchIndex++;
+    store<f64>(epochLosses + (<usize>epoch << 3), mean ? sum / items : sum);
   }
   return STATUS_OK;
+}
+
+/** The loss over rows [0, count) of a data set, forward only, in chunks of batchSize: the reduced loss, its
+ *  sum and count, and the correct / judged predictions in the result. */
+export function networkEvaluate(config: usize): i32 {
+  const plan = load<usize>(config + EVAL_CONFIG_PLAN), loss = load<usize>(config + EVAL_CONFIG_LOSS);
+  const inputs = load<usize>(config + EVAL_CONFIG_INPUTS), inputRowBytes = load<i32>(config + EVAL_CONFIG_INPUT_ROW_BYTES);
+  const targets = load<usize>(config + EVAL_CONFIG_TARGETS), targetRowBytes = load<i32>(config + EVAL_CONFIG_TARGET_ROW_BYTES);
+  const count = load<i32>(config + EVAL_CONFIG_COUNT), batchSize = load<i32>(config + EVAL_CONFIG_BATCH_SIZE);
+  const input = load<usize>(row(plan, 0) + PLAN_ROW_INPUT);
+  const pred = output(plan), width = outputWidth(plan);
+  let sum: f64 = 0, items: f64 = 0;
+  store<f64>(RESULT + RESULT_CORRECT, 0);
+  store<f64>(RESULT + RESULT_JUDGED, 0);
+  for (let start = 0; start < count; start += batchSize) {
+    const rows = min(batchSize, count - start);
+    memory.copy(input, inputs + <usize>start * <usize>inputRowBytes, <usize>rows * <usize>inputRowBytes);
+    networkForward(plan, rows);
+    const invalid = lossFirstInvalidInput(loss, pred, rows, width);
+    if (invalid >= 0) {
+      store<i32>(RESULT + RESULT_WHERE, start * width + invalid);
+      return STATUS_INVALID_PREDICTION;
+    }
+    const target = targets + <usize>start * <usize>targetRowBytes;
+    sum += lossSum(loss, pred, target, rows, width);
+    items += lossCount(loss, target, rows, width);
+    countCorrect(loss, pred, target, rows, width);
+  }
+  store<f64>(RESULT + RESULT_LOSS_SUM, sum);
+  store<f64>(RESULT + RESULT_LOSS_COUNT, items);
+  store<f64>(RESULT + RESULT_LOSS, load<i32>(loss + LOSS_CONFIG_REDUCTION) == REDUCTION_MEAN ? sum / items : sum);
+  return STATUS_OK;
+}
+
+/** σ'(z) of activation layer `layer` for the last forward pass of `batch` rows: its own backward kernel
+ *  applied to ∂L/∂a = 1 (`ones`), written to `out`. */
+export function layerActivationDerivative(plan: usize, layer: i32, batch: i32, ones: usize, out: usize): void {
+  const op = row(plan, layer);
+  activationBackward(
+    kernelOf(op), load<usize>(op + PLAN_ROW_PARAMS), load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_OUTPUT),
+    ones, out, batch, load<i32>(op + PLAN_ROW_OUT_FEATURES),
+  );
 }

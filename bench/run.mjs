@@ -14,7 +14,11 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const microOptions = QUICK ? { minSamples: 3, maxTime: 0.3 } : { minSamples: 5, maxTime: 1 };
 
-const median = (v) => { const s = [...v].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (v) => {
+  const s = [...v].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 /** Steps (or samples) per second of one peer, measured once. */
 async function measure(workload, setup) {
@@ -23,12 +27,19 @@ async function measure(workload, setup) {
     if (peer.measure) return await peer.measure({ quick: QUICK, kind: workload.kind, minSeconds: workload.minSeconds });
     if (workload.kind === 'micro' && !peer.async) {
       let ops = 0;
-      await b.suite('case', b.add('run', peer.run, microOptions), b.complete((s) => { ops = s.results[0].ops; }));
+      await b.suite(
+        'case',
+        b.add('run', peer.run, microOptions),
+        b.complete((s) => {
+          ops = s.results[0].ops;
+        }),
+      );
       return ops * peer.samplesPerRun;
     }
     await peer.run(); // warm-up epoch
     // W2/W3: 3 epochs after the warm-up; an async micro case (fit) repeats its epochs for at least 0.5 s
-    const minEpochs = QUICK ? 1 : 3, minSeconds = workload.minSeconds ?? (workload.kind === 'micro' ? 0.5 : 0);
+    const minEpochs = QUICK ? 1 : 3,
+      minSeconds = workload.minSeconds ?? (workload.kind === 'micro' ? 0.5 : 0);
     const started = performance.now();
     let epochs = 0;
     while (epochs < minEpochs || (performance.now() - started) / 1000 < minSeconds) {
@@ -54,7 +65,9 @@ async function runWorkloads(selected) {
       for (const [name, setup] of order) {
         const value = toUnit(w, await measure(w, setup));
         (results[w.id].peers[name] ??= { values: [] }).values.push(value);
-        console.log(`rep ${rep + 1}/${REPS}  ${w.id}  ${name.padEnd(44)} ${value.toFixed(w.unit === 'µs/step' ? 1 : 0)} ${w.unit}`);
+        console.log(
+          `rep ${rep + 1}/${REPS}  ${w.id}  ${name.padEnd(44)} ${value.toFixed(w.unit === 'µs/step' ? 1 : 0)} ${w.unit}`,
+        );
       }
     }
   }
@@ -65,7 +78,8 @@ async function runWorkloads(selected) {
 // Timed with pairedShare below rather than benny: the share of the peak must come from trials next to the
 // kernel's own, or a neighbour's load between them makes it meaningless (it showed 150 %).
 
-const loadWasm = async (file) => (await WebAssembly.instantiate(readFileSync(new URL(`../build/${file}`, import.meta.url)), {})).instance.exports;
+const loadWasm = async (file) =>
+  (await WebAssembly.instantiate(readFileSync(new URL(`../build/${file}`, import.meta.url)), {})).instance.exports;
 
 /** The machine's WASM-SIMD peak in GFLOP/s: the best of three ~0.1 s trials of bench/assembly/peak.ts, so a
  *  disturbed trial does not lower it. */
@@ -84,29 +98,57 @@ function measurePeak(peak) {
 const stats = (values) => ({ values, median: median(values), min: Math.min(...values), max: Math.max(...values) });
 
 async function runGemm() {
-  const core = await loadWasm('backprop.wasm');
+  const core = await loadWasm('backprop-test.wasm');
   const peak = await loadWasm('peak.wasm');
-  const shapes = [[64, 784, 128], [128, 512, 256], [256, 256, 256]]; // batch M × in K × out N
+  const shapes = [
+    [64, 784, 128],
+    [128, 512, 256],
+    [256, 256, 256],
+  ]; // batch M × in K × out N
   const rows = [];
   const peakValues = [];
   await useBackend('wasm');
   for (let rep = 0; rep < REPS; rep++) {
     peakValues.push(measurePeak(peak));
     for (const [m, k, n] of shapes) {
-      const x = core.alloc(m * k * 4), w = core.alloc(n * k * 4), z = core.alloc(m * n * 4), gx = core.alloc(m * k * 4), gw = core.alloc(n * k * 4), bias = core.alloc(n * 4);
+      const x = core.alloc(m * k * 4),
+        w = core.alloc(n * k * 4),
+        z = core.alloc(m * n * 4),
+        gx = core.alloc(m * k * 4),
+        gw = core.alloc(n * k * 4),
+        bias = core.alloc(n * 4);
       const heap = new Float32Array(core.memory.buffer);
       for (let i = 0; i < m * k; i++) heap[x / 4 + i] = Math.sin(i);
       for (let i = 0; i < n * k; i++) heap[w / 4 + i] = Math.cos(i);
       for (let i = 0; i < m * n; i++) heap[z / 4 + i] = Math.sin(3 * i);
-      const tx = tf.tensor2d(heap.slice(x / 4, x / 4 + m * k), [m, k]), tw = tf.tensor2d(heap.slice(w / 4, w / 4 + n * k), [n, k]);
+      const tx = tf.tensor2d(heap.slice(x / 4, x / 4 + m * k), [m, k]),
+        tw = tf.tensor2d(heap.slice(w / 4, w / 4 + n * k), [n, k]);
       const tz = tf.tensor2d(heap.slice(z / 4, z / 4 + m * n), [m, n]);
       const kernels = [
         ['backprop-wasm forward X·Wᵀ', () => core.linearForward(x, w, bias, z, m, k, n)],
         ['backprop-wasm dX = dZ·W', () => core.linearBackwardInput(z, w, gx, m, k, n)],
         ['backprop-wasm dW += dZᵀ·X', () => core.linearBackwardParams(z, x, gw, 0, m, k, n)],
-        ['tfjs-wasm matMul X·Wᵀ', () => tf.tidy(() => { tf.matMul(tx, tw, false, true); })],
-        ['tfjs-wasm matMul dZ·W', () => tf.tidy(() => { tf.matMul(tz, tw); })],
-        ['tfjs-wasm matMul dZᵀ·X', () => tf.tidy(() => { tf.matMul(tz, tx, true, false); })],
+        [
+          'tfjs-wasm matMul X·Wᵀ',
+          () =>
+            tf.tidy(() => {
+              tf.matMul(tx, tw, false, true);
+            }),
+        ],
+        [
+          'tfjs-wasm matMul dZ·W',
+          () =>
+            tf.tidy(() => {
+              tf.matMul(tz, tw);
+            }),
+        ],
+        [
+          'tfjs-wasm matMul dZᵀ·X',
+          () =>
+            tf.tidy(() => {
+              tf.matMul(tz, tx, true, false);
+            }),
+        ],
       ];
       for (const [name, fn] of kernels) {
         const { gflops, share } = pairedShare(peak, fn, 2 * m * k * n);
@@ -115,7 +157,9 @@ async function runGemm() {
         if (!row) rows.push((row = { shape: key, kernel: name, values: [], shares: [] }));
         row.values.push(gflops);
         row.shares.push(share);
-        console.log(`rep ${rep + 1}/${REPS}  GEMM ${key} ${name.padEnd(30)} ${gflops.toFixed(2)} GFLOP/s  ${(100 * share).toFixed(0)}% of peak`);
+        console.log(
+          `rep ${rep + 1}/${REPS}  GEMM ${key} ${name.padEnd(30)} ${gflops.toFixed(2)} GFLOP/s  ${(100 * share).toFixed(0)}% of peak`,
+        );
       }
       [tx, tw, tz].forEach((t) => t.dispose());
       [x, w, z, gx, gw, bias].forEach((p) => core.free(p));
@@ -141,9 +185,13 @@ function pairedShare(peak, fn, flops) {
   };
   const peakRun = (n) => peak.peakMulAdd(n * 10_000, 0.999);
   const peakFlops = 10_000 * peak.PEAK_FLOPS_PER_ITERATION.value;
-  const fnRun = (n) => { for (let i = 0; i < n; i++) fn(); };
-  const peakCalls = calibrate(peakRun, peakFlops).calls, fnCalls = calibrate(fnRun, flops).calls;
-  let bestPeak = 0, best = 0;
+  const fnRun = (n) => {
+    for (let i = 0; i < n; i++) fn();
+  };
+  const peakCalls = calibrate(peakRun, peakFlops).calls,
+    fnCalls = calibrate(fnRun, flops).calls;
+  let bestPeak = 0,
+    best = 0;
   for (let pair = 0; pair < 7; pair++) {
     let started = performance.now();
     peakRun(peakCalls);
@@ -156,12 +204,12 @@ function pairedShare(peak, fn, flops) {
 }
 
 /** The GEMMs of one training step of the sweep's network (256 → h → 10, batch 64), each as a share of the
- *  peak measured in the same repetition. Layer 1's dX is not needed in training (its input is the data) but
- *  is listed: it is the K = h case of dX. */
+ *  peak (the forward without its ReLU epilogue). Layer 1's dX is not needed in training (its input is the data)
+ *  but is listed: it is the K = h case of dX. The kernels come from the test build, which exports them. */
 const SWEEP_GEMMS = ['L1 forward', 'L1 dX', 'L1 dW', 'L2 forward', 'L2 dX', 'L2 dW'];
 
 async function runSweepGemm() {
-  const core = await loadWasm('backprop.wasm');
+  const core = await loadWasm('backprop-test.wasm');
   const peak = await loadWasm('peak.wasm');
   const batch = SWEEP_BATCH;
   const cells = {}; // `${h} ${gemm}` → { gflops: [], share: [] }
@@ -169,16 +217,25 @@ async function runSweepGemm() {
   for (let rep = 0; rep < REPS; rep++) {
     peakValues.push(measurePeak(peak));
     for (const h of SWEEP_WIDTHS) {
-      for (const [layer, inF, outF, activation] of [['L1', 256, h, 2], ['L2', h, 10, 0]]) {
-        const x = core.alloc(batch * inF * 4), w = core.alloc(outF * inF * 4), bias = core.alloc(outF * 4), z = core.alloc(batch * outF * 4);
-        const a = core.alloc(batch * outF * 4), gz = core.alloc(batch * outF * 4), gx = core.alloc(batch * inF * 4), gw = core.alloc(outF * inF * 4), gb = core.alloc(outF * 4);
+      for (const [layer, inF, outF] of [
+        ['L1', 256, h],
+        ['L2', h, 10],
+      ]) {
+        const x = core.alloc(batch * inF * 4),
+          w = core.alloc(outF * inF * 4),
+          bias = core.alloc(outF * 4),
+          z = core.alloc(batch * outF * 4);
+        const gz = core.alloc(batch * outF * 4),
+          gx = core.alloc(batch * inF * 4),
+          gw = core.alloc(outF * inF * 4),
+          gb = core.alloc(outF * 4);
         const heap = new Float32Array(core.memory.buffer);
         for (let i = 0; i < batch * inF; i++) heap[x / 4 + i] = Math.sin(i);
         for (let i = 0; i < outF * inF; i++) heap[w / 4 + i] = 0.1 * Math.cos(i);
         for (let i = 0; i < batch * outF; i++) heap[gz / 4 + i] = 0.01 * Math.sin(3 * i);
         const flops = 2 * batch * inF * outF;
         const kernels = [
-          [`${layer} forward`, () => core.linearForwardActivated(x, w, bias, z, a, batch, inF, outF, activation, 0)],
+          [`${layer} forward`, () => core.linearForward(x, w, bias, z, batch, inF, outF)],
           [`${layer} dX`, () => core.linearBackwardInput(gz, w, gx, batch, inF, outF)],
           [`${layer} dW`, () => core.linearBackwardParams(gz, x, gw, gb, batch, inF, outF)],
         ];
@@ -187,9 +244,11 @@ async function runSweepGemm() {
           const cell = (cells[`${h} ${name}`] ??= { h, gemm: name, gflops: [], share: [] });
           cell.gflops.push(gflops);
           cell.share.push(share);
-          console.log(`rep ${rep + 1}/${REPS}  sweep GEMM h ${String(h).padEnd(5)} ${name.padEnd(11)} ${gflops.toFixed(1)} GFLOP/s  ${(100 * share).toFixed(0)}% of the peak beside it`);
+          console.log(
+            `rep ${rep + 1}/${REPS}  sweep GEMM h ${String(h).padEnd(5)} ${name.padEnd(11)} ${gflops.toFixed(1)} GFLOP/s  ${(100 * share).toFixed(0)}% of the peak beside it`,
+          );
         }
-        [x, w, bias, z, a, gz, gx, gw, gb].forEach((p) => core.free(p));
+        [x, w, bias, z, gz, gx, gw, gb].forEach((p) => core.free(p));
       }
     }
   }
@@ -204,7 +263,8 @@ const times = (r) => `${r.toFixed(r >= 10 ? 0 : r >= 1 ? 1 : 2)}×`;
 
 /** How many times faster peer `a` is than peer `b`, per repetition (they ran side by side): median, min, max. */
 function perRepRatio(w, a, b) {
-  const x = w.peers[a]?.values, y = w.peers[b]?.values;
+  const x = w.peers[a]?.values,
+    y = w.peers[b]?.values;
   if (!x || !y) return null;
   return stats(x.map((v, i) => (w.higherIsBetter ? v / y[i] : y[i] / v)));
 }
@@ -215,37 +275,58 @@ function workloadTable(id, w) {
   const best = ours.reduce((a, c) => ((w.higherIsBetter ? c[1].median > a[1].median : c[1].median < a[1].median) ? c : a));
   const lines = [`**${id} ${w.name}** (${w.unit}, ${w.higherIsBetter ? 'higher' : 'lower'} is better)`, ''];
   const tight = w.peers['tight JS'] ? 'tight JS' : null;
-  lines.push(`| library | median | min–max |${tight ? ' × tight JS, per rep |' : ''} ${best[0]} is … faster |`, `|---|---:|---:|${tight ? '---:|' : ''}---:|`);
+  lines.push(
+    `| library | median | min–max |${tight ? ' × tight JS, per rep |' : ''} ${best[0]} is … faster |`,
+    `|---|---:|---:|${tight ? '---:|' : ''}---:|`,
+  );
   for (const [name, p] of Object.entries(w.peers)) {
     const ratio = w.higherIsBetter ? best[1].median / p.median : p.median / best[1].median;
     const vsTight = tight ? ` ${name === tight ? '1×' : ratioText(perRepRatio(w, name, tight))} |` : '';
-    lines.push(`| ${name} | ${fmt(p.median)} | ${fmt(p.min)}–${fmt(p.max)} |${vsTight} ${name === best[0] ? '—' : `${ratio.toFixed(1)}×`} |`);
+    lines.push(
+      `| ${name} | ${fmt(p.median)} | ${fmt(p.min)}–${fmt(p.max)} |${vsTight} ${name === best[0] ? '—' : `${ratio.toFixed(1)}×`} |`,
+    );
   }
   lines.push('');
   return lines;
 }
 
 function markdown(report) {
-  const lines = [`Measured ${report.date} on ${report.cpu} (${report.node}), ${report.reps} interleaved repetitions; median (min–max).`];
-  lines.push(report.torch
-    ? `PyTorch ${report.torch.torch} (CPU) in a Python subprocess on the same data, timed there; BLAS: ${report.torch.blas}. "× tight JS, per rep": the ratio to the tight plain-JS MLP within each repetition, median (min–max).`
-    : `PyTorch rows omitted: ${torchMissing}. "× tight JS, per rep": the ratio to the tight plain-JS MLP within each repetition, median (min–max).`, '');
+  const lines = [
+    `Measured ${report.date} on ${report.cpu} (${report.node}), ${report.reps} interleaved repetitions; median (min–max).`,
+  ];
+  lines.push(
+    report.torch
+      ? `PyTorch ${report.torch.torch} (CPU) in a Python subprocess on the same data, timed there; BLAS: ${report.torch.blas}. "× tight JS, per rep": the ratio to the tight plain-JS MLP within each repetition, median (min–max).`
+      : `PyTorch rows omitted: ${torchMissing}. "× tight JS, per rep": the ratio to the tight plain-JS MLP within each repetition, median (min–max).`,
+    '',
+  );
   for (const [id, w] of Object.entries(report.workloads)) lines.push(...workloadTable(id, w));
   if (report.sweep) {
     const { training, gemm } = report.sweep;
     const torchName = 'PyTorch 1 thread';
-    lines.push(`**Width sweep: 256 → h ReLU → 10, softmax cross-entropy, SGD, batch ${SWEEP_BATCH}, 2048 rows** (samples/s, higher is better)`, '');
+    lines.push(
+      `**Width sweep: 256 → h ReLU → 10, softmax cross-entropy, SGD, batch ${SWEEP_BATCH}, 2048 rows** (samples/s, higher is better)`,
+      '',
+    );
     lines.push(`| h | backprop-wasm fit | ${torchName} | backprop-wasm ÷ PyTorch, per rep |`, '|---:|---:|---:|---:|');
     for (const w of Object.values(training)) {
-      const ours = w.peers['backprop-wasm fit'], torch = w.peers[torchName];
-      lines.push(`| ${w.h} | ${fmt(ours.median)} (${fmt(ours.min)}–${fmt(ours.max)}) | ${torch ? `${fmt(torch.median)} (${fmt(torch.min)}–${fmt(torch.max)})` : '—'} | ${torch ? ratioText(perRepRatio(w, 'backprop-wasm fit', torchName)) : '—'} |`);
+      const ours = w.peers['backprop-wasm fit'],
+        torch = w.peers[torchName];
+      lines.push(
+        `| ${w.h} | ${fmt(ours.median)} (${fmt(ours.min)}–${fmt(ours.max)}) | ${torch ? `${fmt(torch.median)} (${fmt(torch.min)}–${fmt(torch.max)})` : '—'} | ${torch ? ratioText(perRepRatio(w, 'backprop-wasm fit', torchName)) : '—'} |`,
+      );
     }
     lines.push('');
     if (gemm) {
-      lines.push(`**The sweep's GEMMs** (each GEMM of one training step, batch ${gemm.batch}, as % of the per-core WASM-SIMD peak (bench/assembly/peak.ts; ${fmt(gemm.peak.median)} (${fmt(gemm.peak.min)}–${fmt(gemm.peak.max)}) GFLOP/s at the start of each repetition): the best of seven ~10 ms GEMM trials over the best of seven peak trials interleaved with them; median (min–max) over repetitions. L1 = 256 → h, L2 = h → 10; L1 dX is not computed in training)`, '');
+      lines.push(
+        `**The sweep's GEMMs** (each GEMM of one training step, batch ${gemm.batch}, as % of the per-core WASM-SIMD peak (bench/assembly/peak.ts; ${fmt(gemm.peak.median)} (${fmt(gemm.peak.min)}–${fmt(gemm.peak.max)}) GFLOP/s at the start of each repetition): the best of seven ~10 ms GEMM trials over the best of seven peak trials interleaved with them; median (min–max) over repetitions. L1 = 256 → h, L2 = h → 10; L1 dX is not computed in training)`,
+        '',
+      );
       lines.push(`| h | ${SWEEP_GEMMS.join(' | ')} |`, `|---:|${SWEEP_GEMMS.map(() => '---:').join('|')}|`);
       for (const h of SWEEP_WIDTHS) {
-        const cells = SWEEP_GEMMS.map((g) => gemm.gemms.find((r) => r.h === h && r.gemm === g)).map((r) => `${Math.round(100 * r.share.median)}% (${Math.round(100 * r.share.min)}–${Math.round(100 * r.share.max)})`);
+        const cells = SWEEP_GEMMS.map((g) => gemm.gemms.find((r) => r.h === h && r.gemm === g)).map(
+          (r) => `${Math.round(100 * r.share.median)}% (${Math.round(100 * r.share.min)}–${Math.round(100 * r.share.max)})`,
+        );
         lines.push(`| ${h} | ${cells.join(' | ')} |`);
       }
       lines.push('');
@@ -253,9 +334,18 @@ function markdown(report) {
   }
   if (report.gemm) {
     const peak = report.gemm.peak;
-    lines.push(`**GEMM kernels** (GFLOP/s, the best of seven ~10 ms trials per repetition; % of the WASM-SIMD peak of bench/assembly/peak.ts — eight independent f32x4 multiply-add chains fed from L1, the throughput bound of separate mul and add — timed interleaved with them: ${fmt(peak.median)} (${fmt(peak.min)}–${fmt(peak.max)}) GFLOP/s at the start of each repetition)`, '');
-    lines.push('| M×K×N (batch × in × out) | kernel | median | min–max | % of peak, median (min–max) |', '|---|---|---:|---:|---:|');
-    for (const r of report.gemm.kernels) lines.push(`| ${r.shape} | ${r.kernel} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${Math.round(100 * r.share.median)}% (${Math.round(100 * r.share.min)}–${Math.round(100 * r.share.max)}) |`);
+    lines.push(
+      `**GEMM kernels** (GFLOP/s, the best of seven ~10 ms trials per repetition; % of the WASM-SIMD peak of bench/assembly/peak.ts — eight independent f32x4 multiply-add chains fed from L1, the throughput bound of separate mul and add — timed interleaved with them: ${fmt(peak.median)} (${fmt(peak.min)}–${fmt(peak.max)}) GFLOP/s at the start of each repetition)`,
+      '',
+    );
+    lines.push(
+      '| M×K×N (batch × in × out) | kernel | median | min–max | % of peak, median (min–max) |',
+      '|---|---|---:|---:|---:|',
+    );
+    for (const r of report.gemm.kernels)
+      lines.push(
+        `| ${r.shape} | ${r.kernel} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${Math.round(100 * r.share.median)}% (${Math.round(100 * r.share.min)}–${Math.round(100 * r.share.max)}) |`,
+      );
     lines.push('');
   }
   return lines.join('\n');
@@ -267,8 +357,11 @@ const summarize = (results) => {
 };
 
 const report = {
-  date: new Date().toISOString().slice(0, 10), node: process.version, cpu: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`,
-  reps: REPS, quick: QUICK,
+  date: new Date().toISOString().slice(0, 10),
+  node: process.version,
+  cpu: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`,
+  reps: REPS,
+  quick: QUICK,
 };
 try {
   if (torchAvailable) report.torch = await torchInfo(1);
@@ -290,7 +383,10 @@ writeFileSync(new URL(`./results/latest${suffix}.md`, import.meta.url), table + 
 if (!suffix) {
   const readmeUrl = new URL('../README.md', import.meta.url);
   const readme = readFileSync(readmeUrl, 'utf8');
-  const updated = readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`);
+  const updated = readme.replace(
+    /<!-- bench:start -->[\s\S]*<!-- bench:end -->/,
+    `<!-- bench:start -->\n${table}\n<!-- bench:end -->`,
+  );
   writeFileSync(readmeUrl, updated);
 }
 console.log('\n' + table);

@@ -8,7 +8,8 @@ export const PIXELS = 784;
 
 /** `perClass` limits the samples taken from each class (default: all, about 1,000). */
 export function loadMnist({ testFraction = 0.2, perClass = Infinity } = {}) {
-  const train = [], test = [];
+  const train = [],
+    test = [];
   for (let label = 0; label < 10; label++) {
     const count = Math.min(digits[label].length, perClass);
     const trainCount = Math.round(count * (1 - testFraction));

@@ -6,9 +6,14 @@ import { loadMnist } from './mnist-data.mjs';
 
 /** Scales pixels by the training set's mean and standard deviation. */
 function standardise(train, ...others) {
-  let sum = 0, squares = 0;
-  for (const v of train) { sum += v; squares += v * v; }
-  const mean = sum / train.length, std = Math.sqrt(squares / train.length - mean * mean);
+  let sum = 0,
+    squares = 0;
+  for (const v of train) {
+    sum += v;
+    squares += v * v;
+  }
+  const mean = sum / train.length,
+    std = Math.sqrt(squares / train.length - mean * mean);
   return [train, ...others].map((x) => x.map((v) => (v - mean) / std));
 }
 
@@ -21,7 +26,11 @@ export async function trainMnist({ perClass = Infinity, epochs = 15, onEpochEnd 
   const baseLr = 0.05;
   const optimizer = new SGD(net.parameters(), { lr: baseLr, momentum: 0.9 });
   const history = await net.fit(trainX, data.trainY, {
-    loss, optimizer, epochs, batchSize: 64, seed: 1,
+    loss,
+    optimizer,
+    epochs,
+    batchSize: 64,
+    seed: 1,
     validation: { x: testX, y: data.testY },
     onEpochEnd: (info) => {
       optimizer.lr = baseLr * 0.5 * (1 + Math.cos((Math.PI * info.epoch) / epochs)) + 1e-5;

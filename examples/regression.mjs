@@ -26,7 +26,8 @@ const runs = [
 ];
 
 const xs = Array.from(x);
-const lo = Math.min(...xs), hi = Math.max(...xs);
+const lo = Math.min(...xs),
+  hi = Math.max(...xs);
 const grid = Float32Array.from({ length: 200 }, (_, i) => lo + ((hi - lo) * i) / 199);
 const curves = runs.map(({ name, net }) => ({ name, x: grid, y: net.forward(grid) }));
 

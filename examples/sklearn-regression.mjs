@@ -34,7 +34,8 @@ class LegacyRandomState {
 
   /** numpy's random_sample: 53 random bits. */
   double() {
-    const a = this.nextUint32() >>> 5, b = this.nextUint32() >>> 6;
+    const a = this.nextUint32() >>> 5,
+      b = this.nextUint32() >>> 6;
     return (a * 67108864 + b) / 9007199254740992;
   }
 
@@ -62,7 +63,8 @@ class LegacyRandomState {
       let mask = i;
       for (const shift of [1, 2, 4, 8, 16]) mask |= mask >>> shift;
       let j;
-      do j = this.nextUint32() & mask; while (j > i);
+      do j = this.nextUint32() & mask;
+      while (j > i);
       [values[i], values[j]] = [values[j], values[i]];
     }
   }

@@ -1,73 +1,10 @@
-// Loads the WASM core and owns its linear memory: blocks with one owner each, views that survive growth,
-// and one scratch area for data staged within a single call.
+// Loads the WASM core and owns its linear memory: blocks with one owner each, sizes checked before they are
+// formed in 32 bits, views that survive growth, and a staging area for what one call copies in.
 import { coreWasmBase64 } from './generated/core-wasm.js';
+import { type CoreExports, type Ptr, bindCore } from './generated/core-exports.js';
 import { BackpropError, describeValue } from './errors.js';
 
-type Ptr = number;
-
-/** The exports of assembly/index.ts. */
-export interface CoreExports {
-  memory: WebAssembly.Memory;
-  alloc(bytes: number): Ptr;
-  free(ptr: Ptr): void;
-  zeroF32(ptr: Ptr, count: number): void;
-  copyF32(dst: Ptr, src: Ptr, count: number): void;
-  firstNonFiniteF32(ptr: Ptr, count: number): number;
-  firstOutsideF32(ptr: Ptr, count: number, low: number, high: number): number;
-  rngSeed(state: Ptr, seed: number): void;
-  rngUniformF32(state: Ptr, out: Ptr, count: number, low: number, high: number): void;
-  rngNormalF32(state: Ptr, out: Ptr, count: number, mean: number, std: number): void;
-  rngBelow(state: Ptr, bound: number): number;
-  linearForward(x: Ptr, weight: Ptr, bias: Ptr, z: Ptr, batch: number, inF: number, outF: number): void;
-  linearBackwardInput(gradZ: Ptr, weight: Ptr, gradX: Ptr, batch: number, inF: number, outF: number): void;
-  linearBackwardParams(
-    gradZ: Ptr, x: Ptr, gradWeight: Ptr, gradBias: Ptr, batch: number, inF: number, outF: number,
-  ): void;
-  gemmNT(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number, bias: Ptr): void;
-  gemmNTActivated(
-    m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number, bias: Ptr,
-    activation: number, param: number, d: Ptr,
-  ): void;
-  linearForwardActivated(
-    x: Ptr, weight: Ptr, bias: Ptr, z: Ptr, a: Ptr, batch: number, inF: number, outF: number, activation: number, param: number,
-  ): void;
-  gemmNN(
-    m: number, n: number, k: number, a: Ptr, rsA: number, csA: number, b: Ptr, ldb: number, c: Ptr, ldc: number, accumulate: number,
-  ): void;
-  gemmNTReference(m: number, n: number, k: number, a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number, bias: Ptr): void;
-  gemmNNReference(
-    m: number, n: number, k: number, a: Ptr, rsA: number, csA: number, b: Ptr, ldb: number, c: Ptr, ldc: number, accumulate: number,
-  ): void;
-  activationForward(kind: number, param: number, z: Ptr, a: Ptr, rows: number, width: number): void;
-  activationBackward(
-    kind: number, param: number, z: Ptr, a: Ptr, gradA: Ptr, gradZ: Ptr, rows: number, width: number,
-  ): void;
-  lossForward(
-    kind: number, reduction: number, smoothing: number, pred: Ptr, target: Ptr, rows: number, width: number,
-  ): number;
-  lossBackward(
-    kind: number, reduction: number, smoothing: number, pred: Ptr, target: Ptr, grad: Ptr, rows: number, width: number,
-  ): void;
-  lossFirstInvalidInput(kind: number, pred: Ptr, rows: number, width: number): number;
-  countCorrect(kind: number, pred: Ptr, target: Ptr, rows: number, width: number): number;
-  optimizerStep(block: Ptr): void;
-  optimizerZeroGrad(block: Ptr): void;
-  networkForward(plan: Ptr, layers: number, batch: number): void;
-  networkBackward(plan: Ptr, layers: number, batch: number, needInputGrad: number): void;
-  networkZeroGrad(plan: Ptr, layers: number): void;
-  networkTrainStep(
-    plan: Ptr, layers: number, batch: number, lossKind: number, reduction: number, smoothing: number, target: Ptr,
-    optimizer: Ptr,
-  ): number;
-  networkTrainEpoch(
-    plan: Ptr, layers: number, inputs: Ptr, inputRowBytes: number, targets: Ptr, targetRowBytes: number,
-    indices: Ptr, count: number, batchSize: number, lossKind: number, reduction: number, smoothing: number,
-    targetBuffer: Ptr, optimizer: Ptr, batchLosses: Ptr,
-  ): number;
-  gatherRows(src: Ptr, indices: Ptr, start: number, count: number, rowBytes: number, dst: Ptr): void;
-  rngShuffleI32(state: Ptr, values: Ptr, count: number): void;
-  resultPtr(): Ptr;
-}
+export type { CoreExports, Ptr };
 
 let core: CoreExports | null = null;
 let compiled: WebAssembly.Module | null = null;
@@ -81,6 +18,7 @@ let loading: Promise<void> | null = null;
 export type SimdFlavour = 'plain' | 'relaxed';
 
 export interface InitOptions {
+  /** Which build of the core to load (default 'plain'); see SimdFlavour. */
   simd?: SimdFlavour;
 }
 
@@ -91,18 +29,22 @@ function decodeBase64(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function checkInitOptions(options: unknown): SimdFlavour {
+/** The SIMD flavour asked for, or undefined for "whichever is loaded (plain if none)". */
+function checkInitOptions(options: unknown): SimdFlavour | undefined {
   if (options === null || typeof options !== 'object') {
     throw new BackpropError('BAD_OPTION', `expected init options { simd }, got ${describeValue(options)}`);
   }
-  const { simd = 'plain', ...rest } = options as InitOptions;
+  const { simd, ...rest } = options as InitOptions;
   const unknown = Object.keys(rest);
   if (unknown.length) throw new BackpropError('BAD_OPTION', `unknown init option "${unknown[0]}"; expected simd`);
-  if (simd !== 'plain' && simd !== 'relaxed') {
+  if (simd !== undefined && simd !== 'plain' && simd !== 'relaxed') {
     throw new BackpropError('BAD_OPTION', `expected init option simd to be 'plain' or 'relaxed', got ${describeValue(simd)}`);
   }
-  if (loadedSimd !== null && simd !== loadedSimd) {
-    throw new BackpropError('BAD_STATE', `backprop-wasm is already initialised with ${loadedSimd} SIMD; every object shares that core`);
+  if (loadedSimd !== null && simd !== undefined && simd !== loadedSimd) {
+    throw new BackpropError(
+      'BAD_STATE',
+      `backprop-wasm is already initialised with ${loadedSimd} SIMD; every object shares that core`,
+    );
   }
   return simd;
 }
@@ -121,53 +63,58 @@ async function coreBytes(simd: SimdFlavour): Promise<Uint8Array<ArrayBuffer>> {
   return bytes;
 }
 
-/** Loads the WASM core. Idempotent: later calls return the same promise. */
+function useInstance(module: WebAssembly.Module, instance: WebAssembly.Instance, simd: SimdFlavour): void {
+  compiled = module;
+  loadedSimd = simd;
+  core = bindCore<CoreExports>(instance.exports);
+}
+
+/** Loads the WASM core. Idempotent: once loaded, later calls resolve at once (and init() without options
+ *  accepts whichever flavour was loaded). */
 export function init(options: InitOptions = {}): Promise<void> {
-  let simd: SimdFlavour;
+  let simd: SimdFlavour | undefined;
   try {
     simd = checkInitOptions(options);
   } catch (error) {
     return Promise.reject(error);
   }
   if (core) return Promise.resolve();
-  loading ??= coreBytes(simd).then((bytes) => WebAssembly.instantiate(bytes, {})).then(
-    ({ module, instance }) => {
-      compiled = module;
-      loadedSimd = simd;
-      core = instance.exports as unknown as CoreExports;
-    },
-    (error: unknown) => {
-      loading = null;
-      if (error instanceof BackpropError) throw error;
-      throw new BackpropError(
-        'NOT_INITIALIZED',
-        `backprop-wasm could not compile its WebAssembly core: ${String(error)}. ` +
-          "A page with a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src.",
-      );
-    },
-  );
+  const flavour = simd ?? 'plain';
+  loading ??= coreBytes(flavour)
+    .then((bytes) => WebAssembly.instantiate(bytes, {}))
+    .then(
+      ({ module, instance }) => useInstance(module, instance, flavour),
+      (error: unknown) => {
+        loading = null;
+        if (error instanceof BackpropError) throw error;
+        throw new BackpropError(
+          'NOT_INITIALIZED',
+          `backprop-wasm could not compile its WebAssembly core: ${String(error)}. ` +
+            "A page with a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src.",
+        );
+      },
+    );
   return loading;
 }
 
 /** Loads the (plain SIMD) WASM core synchronously (Node, workers; browsers may refuse on the main thread). */
 export function initSync(): void {
   if (core) return;
-  checkInitOptions({});
-  initWithModule(new WebAssembly.Module(decodeBase64(coreWasmBase64)));
+  checkInitOptions({ simd: 'plain' });
+  const module = new WebAssembly.Module(decodeBase64(coreWasmBase64));
+  useInstance(module, new WebAssembly.Instance(module, {}), 'plain');
 }
 
 /** @internal Instantiates an already compiled core (a worker gets the module from its parent thread). */
-export function initWithModule(module: WebAssembly.Module): void {
+export function initWithModule(module: WebAssembly.Module, simd: SimdFlavour = 'plain'): void {
   if (core) return;
-  compiled = module;
-  loadedSimd ??= 'plain';
-  core = new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
+  useInstance(module, new WebAssembly.Instance(module, {}), simd);
 }
 
-/** @internal The compiled core, to hand to a worker. */
-export function compiledCore(): WebAssembly.Module {
+/** @internal The compiled core and its flavour, to hand to a worker. */
+export function compiledCore(): { module: WebAssembly.Module; simd: SimdFlavour } {
   getCore();
-  return compiled!;
+  return { module: compiled!, simd: loadedSimd! };
 }
 
 export function getCore(): CoreExports {
@@ -198,16 +145,26 @@ export function writeI32(ptr: Ptr, values: ArrayLike<number>): void {
   new Int32Array(getCore().memory.buffer, ptr, values.length).set(values);
 }
 
-let resultViews: { loss: Float64Array; ints: Int32Array } | null = null;
+/** The largest block the core's allocator hands out (its TLSF limit, 2^30 bytes less its header). */
+export const MAX_BLOCK_BYTES = 2 ** 30 - 64;
 
-/** The loss and the position that the last training call wrote to the core's result area. */
-export function readResult(): { loss: number; where: number; batch: number } {
-  const core = getCore();
-  if (resultViews === null || resultViews.loss.buffer !== core.memory.buffer) {
-    const ptr = core.resultPtr();
-    resultViews = { loss: new Float64Array(core.memory.buffer, ptr, 1), ints: new Int32Array(core.memory.buffer, ptr + 8, 2) };
+/** `count` items of `itemBytes` each, computed in JS numbers (no 32-bit wrap) and refused with
+ *  OUT_OF_MEMORY, naming `what`, when one WASM block cannot hold them. */
+export function checkedBytes(what: string, count: number, itemBytes = 4): number {
+  const bytes = count * itemBytes;
+  if (!Number.isFinite(bytes) || bytes > MAX_BLOCK_BYTES) {
+    throw new BackpropError(
+      'OUT_OF_MEMORY',
+      `${what} would take ${formatBytes(bytes)}, more than one block of WASM memory can hold (1 GiB)`,
+    );
   }
-  return { loss: resultViews.loss[0], where: resultViews.ints[0], batch: resultViews.ints[1] };
+  return bytes;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB (${bytes} bytes)`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${bytes} bytes`;
 }
 
 const stats = { liveBytes: 0, liveObjects: 0 };
@@ -224,7 +181,7 @@ export class WasmBlock {
   private freed = false;
 
   constructor(bytes: number, owner?: object) {
-    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const size = Math.max(16, Math.ceil(checkedBytes('a block', bytes, 1) / 16) * 16);
     this.ptr = allocate(size);
     this.bytes = size;
     stats.liveBytes += size;
@@ -246,12 +203,19 @@ export class WasmBlock {
   }
 }
 
+/** Allocates, or throws OUT_OF_MEMORY: the allocator traps before it changes anything when the memory
+ *  cannot grow, so every other block stays valid and the library keeps working. */
 function allocate(bytes: number): Ptr {
   const core = getCore();
   try {
     return core.alloc(bytes);
   } catch (error) {
-    throw new BackpropError('OUT_OF_MEMORY', `could not allocate ${bytes} bytes of WASM memory (${String(error)})`);
+    const total = core.memory.buffer.byteLength;
+    throw new BackpropError(
+      'OUT_OF_MEMORY',
+      `could not allocate ${formatBytes(bytes)} of WASM memory (the memory holds ${formatBytes(total)} and cannot grow ` +
+        `enough: ${String(error)})`,
+    );
   }
 }
 
@@ -260,18 +224,55 @@ export function memoryStats(): { wasmBytes: number; liveBytes: number; liveObjec
   return { wasmBytes: getCore().memory.buffer.byteLength, ...stats };
 }
 
-let scratch: WasmBlock | null = null;
+/** Scratch memory for what one public call stages in WASM (inputs, targets, configs): a bump allocator
+ *  reset at the start of each call that stages something. It never runs user code, so nothing staged
+ *  outlives the call. */
+class StagingArea {
+  private blocks: WasmBlock[] = [];
+  private used = 0;
 
-/** Scratch memory for data staged within one call; the next call to scratchF32 may reuse it. */
-export function scratchF32(floats: number): Ptr {
-  const bytes = floats * 4;
-  if (scratch === null || scratch.bytes < bytes) {
-    scratch?.free();
-    scratch = null;
-    scratch = new WasmBlock(Math.max(bytes, 4096));
+  /** Starts a call's staging: what earlier calls staged may be overwritten. */
+  reset(): this {
+    if (this.blocks.length > 1) {
+      // the last call needed more than one block: replace them with one that holds it all
+      const total = this.blocks.reduce((sum, b) => sum + b.bytes, 0);
+      const merged = new WasmBlock(total);
+      this.blocks.forEach((b) => b.free());
+      this.blocks = [merged];
+    }
+    this.used = 0;
+    return this;
   }
-  return scratch.ptr;
+
+  /** `bytes` of scratch, 16-byte aligned. */
+  alloc(bytes: number): Ptr {
+    const size = Math.ceil(bytes / 16) * 16;
+    let current = this.blocks[this.blocks.length - 1];
+    if (!current || this.used + size > current.bytes) {
+      current = new WasmBlock(Math.max(size, 4096));
+      this.blocks.push(current);
+      this.used = 0;
+    }
+    const ptr = current.ptr + this.used;
+    this.used += size;
+    return ptr;
+  }
+
+  /** Room for `count` floats (or i32s). */
+  floats(count: number, what = 'staged data'): Ptr {
+    return this.alloc(checkedBytes(what, count));
+  }
 }
+
+const staging = new StagingArea();
+
+/** The staging area, reset: call once at the start of a public call that copies data into WASM. */
+export function beginStaging(): StagingArea {
+  getCore();
+  return staging.reset();
+}
+
+export type { StagingArea };
 
 /** Rounds a float count up so that an array placed after it starts 16-byte aligned. */
 export function alignFloats(count: number): number {

@@ -32,5 +32,12 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 20 ? value.slice(0, 20) + '…' : value)}`;
   if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'Object'})`;
+  if (typeof value === 'function') {
+    // a class given where an instance belongs: name it, never print its source
+    const name = (value as { name?: string }).name || 'anonymous';
+    return /^class\b/.test(Function.prototype.toString.call(value))
+      ? `the class ${name} itself (create one with new ${name}(…))`
+      : `the function ${name}`;
+  }
   return `${typeof value} ${String(value)}`;
 }

@@ -1,13 +1,17 @@
 // Training loops over whole data sets: the data is copied into WASM once per call, batches are gathered
-// by index inside WASM, and an epoch without per-batch callbacks is one call into the core.
-import { WasmBlock, getCore, readResult, writeI32 } from './core.js';
+// by index inside WASM, and epochs run inside the core — all of them in one call when nothing needs to
+// happen between epochs, else an epoch (or a batch, with onBatchEnd) per call, yielding to the event loop
+// about every 10 ms.
+import { type Ptr, WasmBlock, checkedBytes, getCore, writeI32 } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
-import { type MatrixInput, checkOptionKeys, requireFiniteNumber, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
-import { Loss, LossKernel } from './losses.js';
-import type { Network } from './network.js';
-import { Optimizer } from './optimizers.js';
-import { Generator } from './random.js';
-import { checkLossAndOptimizer, outputOutOfRange, throwForStatus } from './status.js';
+import { type MatrixInput, requireFiniteNumber, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
+import { type LossKernel, lossHasAccuracy, readResult, statusName, structBytes, writeStruct } from './kernel.js';
+import { Loss } from './losses.js';
+import { type Network, networkSession } from './network.js';
+import { type Optimizer } from './optimizers.js';
+import { checkOptionKeys } from './options.js';
+import { Generator, defaultGen } from './random.js';
+import { checkLoss, checkLossAndOptimizer, throwForStatus } from './status.js';
 
 export type TargetInput = MatrixInput | Int32Array;
 
@@ -37,6 +41,8 @@ export interface FitOptions {
   batchSize?: number;
   /** Reshuffle the training samples every epoch (default true), from `seed`. */
   shuffle?: boolean;
+  /** Seed of the shuffling order. Without one, each fit() draws its seed from the default generator, so
+   *  every call shuffles differently and manualSeed() makes a whole run reproducible. */
   seed?: number;
   /** Held-out data ({ x, y }, or { X, Y }), or the fraction of the samples (the last ones, before
    *  shuffling, as Keras) to hold out. */
@@ -68,95 +74,139 @@ export interface Evaluation {
   accuracy?: number;
 }
 
-/** Inputs and targets of a data set in WASM memory, owned by the training call that made it. */
+/** Inputs and targets of a data set in WASM memory, with the loss config for its target form; owned by the
+ *  training call that made it. */
 class WasmDataset {
   readonly rows: number;
-  readonly rowBytes: number;
+  readonly inputRowBytes: number;
+  readonly targetRowBytes: number;
   readonly kernel: LossKernel;
-  private readonly inputs: WasmBlock;
-  private readonly targets: WasmBlock;
+  private readonly block: WasmBlock;
+  private readonly targetOffset: number;
+  /** The loss's LossConfig for this data set's target form. */
+  readonly lossConfig: Ptr;
 
   constructor(net: Network, loss: Loss, x: unknown, y: unknown, name: string) {
     const xRows = toFlatRows(x, `${name}x`, net.inFeatures);
     const prepared = loss.prepareTarget(y, xRows.rows, net.outFeatures, `${name}y`);
     this.rows = xRows.rows;
-    this.rowBytes = prepared.rowBytes;
+    this.inputRowBytes = net.inFeatures * 4;
+    this.targetRowBytes = prepared.rowBytes;
     this.kernel = prepared.kernel;
-    this.inputs = new WasmBlock(xRows.values.length * 4);
+    const inputBytes = checkedBytes(`${name}x (${this.rows} rows of ${net.inFeatures})`, this.rows, this.inputRowBytes);
+    const targetBytes = checkedBytes(`${name}y`, this.rows, this.targetRowBytes);
+    const configBytes = 256 + net.outFeatures * 4; // the LossConfig and its class weights
+    this.targetOffset = Math.ceil(inputBytes / 16) * 16;
+    const configOffset = this.targetOffset + Math.ceil(targetBytes / 16) * 16;
+    this.block = new WasmBlock(checkedBytes(`the ${name || 'training '}data`, configOffset + configBytes, 1));
     try {
-      this.targets = new WasmBlock(this.rows * this.rowBytes);
-    } catch (error) {
-      this.inputs.free();
-      throw error;
-    }
-    try {
-      stageFinite(xRows, this.inputs.ptr, `${name}x`, net.inFeatures);
-      loss.stageTarget(prepared, this.targets.ptr, net.outFeatures);
+      stageFinite(xRows, this.block.ptr, `${name}x`, net.inFeatures);
+      loss.stageTarget(prepared, this.targets, net.outFeatures);
+      let used = configOffset;
+      this.lossConfig = loss.stageConfig(this.kernel, (bytes) => {
+        const at = this.block.ptr + used;
+        used += Math.ceil(bytes / 16) * 16;
+        return at;
+      });
     } catch (error) {
       this.free();
       throw error;
     }
   }
 
-  inputRow(net: Network, row: number): number {
-    return this.inputs.ptr + row * net.inFeatures * 4;
+  get inputs(): Ptr {
+    return this.block.ptr;
   }
 
-  targetRow(row: number): number {
-    return this.targets.ptr + row * this.rowBytes;
+  get targets(): Ptr {
+    return this.block.ptr + this.targetOffset;
   }
 
   free(): void {
-    this.inputs.free();
-    this.targets.free();
+    this.block.free();
   }
 }
 
-/** Loss (and accuracy) of the network on rows [start, start + count) of a data set. */
-function evaluateRows(net: Network, loss: Loss, data: WasmDataset, start: number, count: number, batchSize: number): Evaluation {
-  const core = getCore();
-  const width = net.outFeatures;
-  let total = 0, correct = 0;
-  net.forEachChunk(data.inputRow(net, start), count, batchSize, (output, first, rows) => {
-    const invalid = core.lossFirstInvalidInput(data.kernel, output, rows, width);
-    if (invalid >= 0) throw outputOutOfRange(loss, (start + first) * width + invalid, width);
-    const target = data.targetRow(start + first);
-    total += core.lossForward(data.kernel, 1, loss.smoothing, output, target, rows, width);
-    if (loss.hasAccuracy) correct += core.countCorrect(data.kernel, output, target, rows, width);
-  });
-  net.setHeldBatch(0);
-  const perRow = data.kernel === LossKernel.CrossEntropyIndex || data.kernel === LossKernel.CrossEntropyProb;
-  const items = perRow ? count : count * width;
-  const result: Evaluation = { loss: loss.reduction === 'mean' ? total / items : total };
-  if (loss.hasAccuracy) result.accuracy = correct / items;
-  return result;
+/** Loss (and accuracy) of the network on rows [start, start + count) of a data set, in eval passes. */
+function evaluateRows(
+  net: Network,
+  loss: Loss,
+  data: WasmDataset,
+  start: number,
+  count: number,
+  batchSize: number,
+  what: string,
+): Evaluation {
+  const session = networkSession(net, what, 'read');
+  const plan = session.buffers(Math.min(batchSize, count));
+  const config = new WasmBlock(structBytes('EvalConfig'));
+  try {
+    writeStruct('EvalConfig', config.ptr, {
+      plan: plan.ptr,
+      loss: data.lossConfig,
+      inputs: data.inputs + start * data.inputRowBytes,
+      inputRowBytes: data.inputRowBytes,
+      targets: data.targets + start * data.targetRowBytes,
+      targetRowBytes: data.targetRowBytes,
+      count,
+      batchSize,
+    });
+    const status = getCore().networkEvaluate(config.ptr);
+    throwForStatus(status, loss, data.kernel, net.outFeatures, '');
+  } finally {
+    config.free();
+    session.hold(0);
+  }
+  const result = readResult();
+  const evaluation: Evaluation = { loss: result.loss };
+  if (lossHasAccuracy(data.kernel)) evaluation.accuracy = result.correct / result.judged;
+  return evaluation;
 }
 
-export function evaluateNetwork(net: Network, x: unknown, y: unknown, loss: Loss, options: { batchSize?: number } = {}): Evaluation {
-  net.alivePlan();
-  net.assertNotFitting('evaluate()');
-  if (!(loss instanceof Loss)) {
-    throw new BackpropError('BAD_TYPE', `expected loss to be a Loss (e.g. new CrossEntropyLoss()), got ${describeValue(loss)}`);
-  }
+export function evaluateNetwork(
+  net: Network,
+  x: unknown,
+  y: unknown,
+  loss: Loss,
+  options: { batchSize?: number } = {},
+): Evaluation {
+  networkSession(net, 'evaluate()', 'read');
+  checkLoss(loss);
   checkOptionKeys(options, ['batchSize'], 'evaluate');
   const batchSize = requirePositiveInteger(options.batchSize ?? 1024, 'batchSize');
   const data = new WasmDataset(net, loss, x, y, '');
   try {
-    return evaluateRows(net, loss, data, 0, data.rows, batchSize);
+    return evaluateRows(net, loss, data, 0, data.rows, batchSize, 'evaluate()');
   } finally {
     data.free();
   }
 }
 
-const FIT_KEYS = ['loss', 'optimizer', 'epochs', 'batchSize', 'shuffle', 'seed', 'validation', 'onEpochEnd', 'onBatchEnd', 'earlyStopping', 'signal'];
+const FIT_KEYS = [
+  'loss',
+  'optimizer',
+  'epochs',
+  'batchSize',
+  'shuffle',
+  'seed',
+  'validation',
+  'onEpochEnd',
+  'onBatchEnd',
+  'earlyStopping',
+  'signal',
+];
 
 function checkFitOptions(options: FitOptions) {
+  if (options === null || typeof options !== 'object') {
+    throw new BackpropError('BAD_OPTION', `expected fit options { loss, optimizer, ... }, got ${describeValue(options)}`);
+  }
   checkOptionKeys(options, FIT_KEYS, 'fit');
   checkLossAndOptimizer(options.loss, options.optimizer);
   const epochs = requirePositiveInteger(options.epochs ?? 1, 'epochs');
   const batchSize = requirePositiveInteger(options.batchSize ?? 32, 'batchSize');
   const shuffle = options.shuffle ?? true;
-  if (typeof shuffle !== 'boolean') throw new BackpropError('BAD_OPTION', `expected shuffle to be a boolean, got ${describeValue(shuffle)}`);
+  if (typeof shuffle !== 'boolean')
+    throw new BackpropError('BAD_OPTION', `expected shuffle to be a boolean, got ${describeValue(shuffle)}`);
   for (const name of ['onEpochEnd', 'onBatchEnd'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw new BackpropError('BAD_OPTION', `expected ${name} to be a function, got ${describeValue(options[name])}`);
@@ -172,6 +222,7 @@ function checkFitOptions(options: FitOptions) {
   if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean')) {
     throw new BackpropError('BAD_OPTION', `expected signal to be an AbortSignal, got ${describeValue(signal)}`);
   }
+  if (options.seed !== undefined) new Generator(options.seed).dispose(); // checks the seed
   return { epochs, batchSize, shuffle };
 }
 
@@ -185,41 +236,47 @@ function heldOutData(validation: unknown): { x: unknown; y: unknown } {
   throw new BackpropError('BAD_OPTION', `expected validation to be { x, y } or a fraction, got ${describeValue(validation)}`);
 }
 
-/** Lets timers, I/O and the page run between epochs. */
+/** Lets timers, I/O and the page run. */
 function yieldToEventLoop(): Promise<void> {
   const g = globalThis as { setImmediate?: (f: () => void) => void };
   return new Promise((resolve) => {
     if (typeof g.setImmediate === 'function') g.setImmediate(resolve);
     else if (typeof MessageChannel !== 'undefined') {
       const channel = new MessageChannel();
-      channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
       channel.port2.postMessage(null);
     } else setTimeout(resolve, 0);
   });
 }
 
+/** How long fit() may run between yields to the event loop. */
+const YIELD_EVERY_MS = 10;
+
 export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, options: FitOptions): Promise<History> {
-  net.alivePlan();
-  net.assertNotFitting('fit()');
-  if (options === null || typeof options !== 'object') {
-    throw new BackpropError('BAD_OPTION', `expected fit options { loss, optimizer, ... }, got ${describeValue(options)}`);
-  }
+  networkSession(net, 'fit()', 'write');
   const { epochs, batchSize, shuffle } = checkFitOptions(options);
   const { loss, optimizer, validation, signal } = options;
   optimizer.readyBlock();
-  const generator = new Generator(options.seed ?? 0);
-  const owned: { free(): void }[] = [{ free: () => generator.dispose() }];
+  const owned: { free(): void }[] = [];
   try {
     const data = new WasmDataset(net, loss, x, y, '');
     owned.push(data);
     let trainRows = data.rows;
-    let valData: WasmDataset | null = null, valStart = 0, valRows = 0;
+    let valData: WasmDataset | null = null,
+      valStart = 0,
+      valRows = 0;
     if (typeof validation === 'number') {
       requireFiniteNumber(validation, 'validation', (v) => v > 0 && v < 1, 'in (0, 1) (a fraction of the samples)');
       valRows = Math.floor(data.rows * validation);
       trainRows = data.rows - valRows;
       if (valRows < 1 || trainRows < 1) {
-        throw new BackpropError('BAD_OPTION', `validation ${validation} of ${data.rows} samples leaves ${trainRows} to train on and ${valRows} to validate`);
+        throw new BackpropError(
+          'BAD_OPTION',
+          `validation ${validation} of ${data.rows} samples leaves ${trainRows} to train on and ${valRows} to validate`,
+        );
       }
       valData = data;
       valStart = trainRows;
@@ -230,34 +287,102 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
       valRows = valData.rows;
     }
     const batches = Math.ceil(trainRows / batchSize);
-    const indices = new WasmBlock(trainRows * 4);
-    owned.push(indices);
-    writeI32(indices.ptr, Int32Array.from({ length: trainRows }, (_, i) => i));
-    const batchLosses = new WasmBlock(batches * 8);
-    owned.push(batchLosses);
+    const work = new WasmBlock(
+      checkedBytes('the batch order', trainRows + 2 * batches + 2 * epochs, 4) + structBytes('EpochConfig'),
+    );
+    owned.push(work);
+    const indices = work.ptr;
+    const batchLosses = indices + Math.ceil(trainRows / 2) * 8;
+    const epochLosses = batchLosses + batches * 8;
+    const config = epochLosses + epochs * 8;
+    writeI32(
+      indices,
+      Int32Array.from({ length: trainRows }, (_, i) => i),
+    );
+    // without a seed, the order comes from the default generator: different each call, reproducible under manualSeed()
+    const generator = new Generator(options.seed ?? defaultGen().below(0xffffffff));
+    owned.push({ free: () => generator.dispose() });
 
-    net.fitting = true;
+    let currentEpoch = 1,
+      firstBatch = 0; // where a failing run() was, for its message
+    const release = net.holdForTraining('fit()');
     try {
       return await trainEpochs();
     } finally {
-      net.fitting = false;
-      net.setHeldBatch(0);
+      release();
+    }
+
+    /** Runs `count` rows from indices[first] as `epochCount` epochs in one call. */
+    function run(first: number, count: number, epochCount: number, shuffleInside: boolean, perBatch: boolean): void {
+      const session = networkSession(net, 'fit()', 'read');
+      const plan = session.buffers(Math.min(batchSize, trainRows));
+      writeStruct('EpochConfig', config, {
+        plan: plan.ptr,
+        loss: data.lossConfig,
+        optimizer: optimizer.readyBlock(),
+        inputs: data.inputs,
+        inputRowBytes: data.inputRowBytes,
+        targets: data.targets,
+        targetRowBytes: data.targetRowBytes,
+        indices: indices + first * 4,
+        count,
+        batchSize,
+        targetBuffer: plan.target,
+        batchLosses: perBatch ? batchLosses : 0,
+        epochs: epochCount,
+        shuffleRng: shuffleInside ? generator.statePtr : 0,
+        epochLosses,
+      });
+      const status = getCore().networkTrainEpochs(config);
+      session.hold(0);
+      if (statusName(status) !== 'ok') {
+        const result = readResult();
+        throwForStatus(
+          status,
+          loss,
+          data.kernel,
+          net.outFeatures,
+          ` in epoch ${currentEpoch + result.epoch}, batch ${firstBatch + result.batch + 1}`,
+        );
+      }
     }
 
     async function trainEpochs(): Promise<History> {
       const history: History = { epochs: [], loss: [], valLoss: [], valAccuracy: [], stopReason: 'completed', bestEpoch: 0 };
       const early = options.earlyStopping;
-      let best = Infinity, wait = 0;
-      let bestWeights: Float32Array[] | null = null;
-      for (let epoch = 1; epoch <= epochs; epoch++) {
-        if (signal?.aborted) { history.stopReason = 'aborted'; break; }
+      const quiet = !options.onEpochEnd && !options.onBatchEnd && !valData && !early && !signal;
+      if (quiet) {
+        // nothing happens between epochs: all of them in one call into the core
         const started = performance.now();
-        if (shuffle) generator.shuffleI32(indices.ptr, trainRows);
-        const epochLoss = runEpoch(epoch);
-        if (epochLoss === null) { history.stopReason = 'aborted'; break; }
+        run(0, trainRows, epochs, shuffle, false);
+        const seconds = (performance.now() - started) / 1000 / epochs;
+        const losses = new Float64Array(getCore().memory.buffer, epochLosses, epochs).slice();
+        losses.forEach((epochLoss, e) => {
+          history.epochs.push({ epoch: e + 1, loss: epochLoss, seconds });
+          history.loss.push(epochLoss);
+        });
+        history.bestEpoch = losses.indexOf(Math.min(...losses)) + 1;
+        return history;
+      }
+      let best = Infinity,
+        wait = 0;
+      let bestWeights: Float32Array[] | null = null;
+      let lastYield = performance.now();
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        if (signal?.aborted) {
+          history.stopReason = 'aborted';
+          break;
+        }
+        const started = performance.now();
+        currentEpoch = epoch;
+        const epochLoss = options.onBatchEnd ? runBatches(epoch) : runEpoch();
+        if (epochLoss === null) {
+          history.stopReason = 'aborted';
+          break;
+        }
         const info: EpochInfo = { epoch, loss: epochLoss, seconds: 0 };
         if (valData) {
-          const v = evaluateRows(net, loss, valData, valStart, valRows, Math.max(batchSize, 256));
+          const v = evaluateRows(net, loss, valData, valStart, valRows, Math.max(batchSize, 256), 'fit()');
           info.valLoss = v.loss;
           if (v.accuracy !== undefined) info.valAccuracy = v.accuracy;
         }
@@ -276,42 +401,44 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
           wait++;
         }
         await options.onEpochEnd?.(info);
-        if (early && wait >= early.patience) { history.stopReason = 'earlyStopping'; break; }
-        if (epoch < epochs) await yieldToEventLoop();
+        if (early && wait >= early.patience) {
+          history.stopReason = 'earlyStopping';
+          break;
+        }
+        if (epoch < epochs && performance.now() - lastYield >= YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
       }
       if (bestWeights) net.parameters().forEach((p, k) => p.data.set(bestWeights![k]));
       return history;
     }
 
-    /** One epoch; returns its loss, or null when the signal stopped it between batches. */
-    function runEpoch(epoch: number): number | null {
-      const core = getCore();
-      const optimizerPtr = optimizer.readyBlock();
-      const buffers = net.batchBuffers(Math.min(batchSize, trainRows));
-      const run = (first: number, count: number, lossSlot: number) => core.networkTrainEpoch(
-        buffers.plan, net.layers.length, data.inputRow(net, 0), net.inFeatures * 4, data.targetRow(0), data.rowBytes,
-        indices.ptr + first * 4, count, batchSize, data.kernel, loss.reductionCode, loss.smoothing,
-        buffers.target, optimizerPtr, batchLosses.ptr + lossSlot * 8,
-      );
-      const losses = () => new Float64Array(core.memory.buffer, batchLosses.ptr, batches);
-      if (!options.onBatchEnd) {
-        const status = run(0, trainRows, 0);
-        throwForStatus(status, loss, net.outFeatures, ` in epoch ${epoch}, batch ${readResult().batch + 1}`);
-      } else {
-        for (let b = 0; b < batches; b++) {
-          const first = b * batchSize, size = Math.min(batchSize, trainRows - first);
-          throwForStatus(run(first, size, b), loss, net.outFeatures, ` in epoch ${epoch}, batch ${b + 1}`);
-          options.onBatchEnd({ epoch, batch: b + 1, loss: losses()[b], size });
-          if (signal?.aborted) return null;
-        }
-      }
-      const values = losses();
-      let total = 0;
+    /** One epoch in one call; returns its loss. */
+    function runEpoch(): number {
+      firstBatch = 0;
+      run(0, trainRows, 1, shuffle, false);
+      return new Float64Array(getCore().memory.buffer, epochLosses, 1)[0];
+    }
+
+    /** One epoch a batch per call, with onBatchEnd after each; returns its loss, or null when the signal
+     *  stopped it between batches. */
+    function runBatches(epoch: number): number | null {
+      if (shuffle) generator.shuffleI32(indices, trainRows);
+      let sum = 0,
+        count = 0;
       for (let b = 0; b < batches; b++) {
-        const size = Math.min(batchSize, trainRows - b * batchSize);
-        total += loss.reduction === 'mean' ? values[b] * size : values[b];
+        const first = b * batchSize,
+          size = Math.min(batchSize, trainRows - first);
+        firstBatch = b;
+        run(first, size, 1, false, true);
+        const result = readResult();
+        sum += result.lossSum;
+        count += result.lossCount;
+        options.onBatchEnd!({ epoch, batch: b + 1, loss: new Float64Array(getCore().memory.buffer, batchLosses, 1)[0], size });
+        if (signal?.aborted) return null;
       }
-      return loss.reduction === 'mean' ? total / trainRows : total;
+      return loss.reduction === 'mean' ? sum / count : sum;
     }
   } finally {
     for (const block of owned.reverse()) block.free();

@@ -14,13 +14,20 @@ export interface FlatRows {
 }
 
 function isNumericTypedArray(value: unknown): value is ArrayLike<number> {
-  return ArrayBuffer.isView(value) && !(value instanceof DataView) && typeof (value as any).length === 'number'
-    && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array);
+  return (
+    ArrayBuffer.isView(value) &&
+    !(value instanceof DataView) &&
+    typeof (value as { length?: unknown }).length === 'number' &&
+    !(value instanceof BigInt64Array) &&
+    !(value instanceof BigUint64Array)
+  );
 }
 
 function expectedText(name: string, columns: number): string {
-  return `${name} as rows of ${columns} number${columns === 1 ? '' : 's'} (a Float32Array whose length is a ` +
-    `multiple of ${columns}, or number[][] with ${columns} per row)`;
+  return (
+    `${name} as rows of ${columns} number${columns === 1 ? '' : 's'} (a Float32Array whose length is a ` +
+    `multiple of ${columns}, or number[][] with ${columns} per row)`
+  );
 }
 
 /** Flattens `value` into rows of `columns` numbers, or throws naming what was expected and what came. */
@@ -41,7 +48,10 @@ export function toFlatRows(value: unknown, name: string, columns: number): FlatR
 }
 
 function checkLength(
-  values: ArrayLike<number>, name: string, columns: number, original = (i: number): unknown => values[i],
+  values: ArrayLike<number>,
+  name: string,
+  columns: number,
+  original = (i: number): unknown => values[i],
 ): FlatRows {
   const length = values.length;
   if (length === 0) {
@@ -85,7 +95,10 @@ export function stageFinite(rows: FlatRows, ptr: number, name: string, columns: 
   const original = rows.original(bad);
   const where = columns === 1 ? `${name}[${bad}]` : `${name}[${Math.floor(bad / columns)}][${bad % columns}]`;
   const asFloat32 = Number.isFinite(original) ? ` (${original} overflows float32)` : '';
-  throw new BackpropError('NON_FINITE', `expected finite numbers in ${name}, got ${describeValue(original)} at ${where}${asFloat32}`);
+  throw new BackpropError(
+    'NON_FINITE',
+    `expected finite numbers in ${name}, got ${describeValue(original)} at ${where}${asFloat32}`,
+  );
 }
 
 export function requirePositiveInteger(value: unknown, name: string): number {
@@ -102,14 +115,4 @@ export function requireFiniteNumber(value: unknown, name: string, check: (v: num
   return value;
 }
 
-/** Rejects option keys a constructor does not know, so typos do not pass silently. */
-export function checkOptionKeys(options: object, allowed: readonly string[], owner: string): void {
-  if (options === null || typeof options !== 'object') {
-    throw new BackpropError('BAD_OPTION', `expected ${owner} options to be an object, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new BackpropError('BAD_OPTION', `unknown ${owner} option "${key}"; expected one of ${allowed.join(', ')}`);
-    }
-  }
-}
+export { checkOptionKeys } from './options.js';

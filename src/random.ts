@@ -1,6 +1,6 @@
 // Seeded random numbers from the WASM core (xoshiro128**): the same seed gives the same numbers in Node and
 // in every browser.
-import { WasmBlock, getCore, readF32, scratchF32 } from './core.js';
+import { WasmBlock, beginStaging, getCore, readF32 } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import { requireFiniteNumber } from './input.js';
 
@@ -28,7 +28,8 @@ export class Generator {
     getCore().rngSeed(this.state.ptr, seed);
   }
 
-  private get statePtr(): number {
+  /** @internal The address of the generator's state in WASM memory. */
+  get statePtr(): number {
     if (!this.state) throw new BackpropError('DISPOSED', 'this Generator has been disposed');
     return this.state.ptr;
   }
@@ -38,7 +39,7 @@ export class Generator {
     checkCount(count);
     requireFiniteNumber(low, 'low', () => true, '');
     requireFiniteNumber(high, 'high', (h) => h >= low, '≥ low');
-    const ptr = scratchF32(count);
+    const ptr = beginStaging().floats(count, 'the random numbers');
     this.fillUniform(ptr, count, low, high);
     return readF32(ptr, count);
   }
@@ -48,7 +49,7 @@ export class Generator {
     checkCount(count);
     requireFiniteNumber(mean, 'mean', () => true, '');
     requireFiniteNumber(std, 'std', (s) => s >= 0, '≥ 0');
-    const ptr = scratchF32(count);
+    const ptr = beginStaging().floats(count, 'the random numbers');
     this.fillNormal(ptr, count, mean, std);
     return readF32(ptr, count);
   }

@@ -1,12 +1,11 @@
-// Saving and loading: the architecture as plain JSON layer specs, weights as JSON numbers (toJSON) or as
-// a safetensors file (save/load). Everything read is checked before a single byte of a network is written.
+// File formats: safetensors (save/load) and the JSON form (toJSON/fromJSON), with the architecture as
+// layer specs from the registry. Everything read is checked here before a single byte of a network is
+// written; src/checkpoint.ts builds networks and optimizers from what this returns.
 import { BackpropError, describeValue } from './errors.js';
-import { Identity, Layer, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh } from './layers.js';
+import { LAYERS, type LayerSpec, layerKind } from './registry.js';
+import { readOptions } from './options.js';
 
-export type LayerSpec =
-  | { type: 'Linear'; inFeatures: number; outFeatures: number; bias: boolean }
-  | { type: 'ReLU' | 'Sigmoid' | 'Tanh' | 'Identity' | 'Softmax' }
-  | { type: 'LeakyReLU'; negativeSlope: number };
+export type { LayerSpec };
 
 /** A named tensor of float32 values. */
 export interface NamedTensor {
@@ -15,78 +14,54 @@ export interface NamedTensor {
 }
 
 export const FORMAT = 'backprop-wasm';
-/** Larger layers than this are refused when reading a file: no file of ours holds one. */
-const MAX_FEATURES = 1 << 24;
 
 function corrupt(message: string): BackpropError {
   return new BackpropError('CORRUPT_FILE', message);
 }
 
-export function describeLayer(layer: Layer): LayerSpec {
-  if (layer instanceof Linear) {
-    return { type: 'Linear', inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, bias: layer.hasBias };
-  }
-  if (layer instanceof LeakyRelu) return { type: 'LeakyReLU', negativeSlope: layer.negativeSlope };
-  if (layer instanceof Relu) return { type: 'ReLU' };
-  if (layer instanceof Sigmoid) return { type: 'Sigmoid' };
-  if (layer instanceof Tanh) return { type: 'Tanh' };
-  if (layer instanceof Softmax) return { type: 'Softmax' };
-  if (layer instanceof Identity) return { type: 'Identity' };
-  throw new BackpropError('BAD_TYPE', `cannot describe layer ${layer}`);
-}
-
-function isSize(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_FEATURES;
-}
-
-/** Checks layer specs read from a file; returns them typed. */
+/** Checks layer specs read from a file against the registry; returns them with their options resolved. */
 export function checkLayerSpecs(specs: unknown): LayerSpec[] {
-  if (!Array.isArray(specs) || specs.length === 0) throw corrupt(`expected a non-empty array of layers, got ${describeValue(specs)}`);
+  if (!Array.isArray(specs) || specs.length === 0)
+    throw corrupt(`expected a non-empty array of layers, got ${describeValue(specs)}`);
   return specs.map((spec, k) => {
-    if (spec === null || typeof spec !== 'object') throw corrupt(`layers[${k}] is ${describeValue(spec)}, expected a layer object`);
-    const s = spec as Record<string, unknown>;
-    switch (s.type) {
-      case 'Linear':
-        if (!isSize(s.inFeatures) || !isSize(s.outFeatures) || typeof s.bias !== 'boolean') {
-          throw corrupt(`layers[${k}] is a Linear without valid inFeatures, outFeatures and bias: ${JSON.stringify(spec).slice(0, 200)}`);
-        }
-        return { type: 'Linear', inFeatures: s.inFeatures, outFeatures: s.outFeatures, bias: s.bias };
-      case 'LeakyReLU':
-        if (typeof s.negativeSlope !== 'number' || !Number.isFinite(s.negativeSlope)) throw corrupt(`layers[${k}] is a LeakyReLU without a finite negativeSlope`);
-        return { type: 'LeakyReLU', negativeSlope: s.negativeSlope };
-      case 'ReLU': case 'Sigmoid': case 'Tanh': case 'Identity': case 'Softmax':
-        return { type: s.type };
-      default:
-        throw corrupt(`layers[${k}] has unknown type ${describeValue(s.type)}`);
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+      throw corrupt(`layers[${k}] is ${describeValue(spec)}, expected a layer object`);
+    }
+    const { type, ...options } = spec as Record<string, unknown>;
+    const kind = layerKind(type);
+    if (!kind) {
+      const given = typeof type === 'string' ? JSON.stringify(type) : describeValue(type);
+      throw corrupt(
+        `layers[${k}] has unknown type ${given}: this version of backprop-wasm knows ${Object.keys(LAYERS).join(', ')}`,
+      );
+    }
+    try {
+      const resolved = readOptions(type as string, kind.options, options);
+      kind.validate?.(resolved);
+      return { type, ...resolved } as LayerSpec;
+    } catch (error) {
+      throw corrupt(`layers[${k}] is not a valid ${type as string}: ${(error as Error).message}`);
     }
   });
-}
-
-export function buildLayer(spec: LayerSpec): Layer {
-  switch (spec.type) {
-    case 'Linear': return new Linear(spec.inFeatures, spec.outFeatures, { bias: spec.bias });
-    case 'LeakyReLU': return new LeakyRelu(spec.negativeSlope);
-    case 'ReLU': return new Relu();
-    case 'Sigmoid': return new Sigmoid();
-    case 'Tanh': return new Tanh();
-    case 'Identity': return new Identity();
-    case 'Softmax': return new Softmax();
-  }
 }
 
 /** The parameter names and shapes that a list of layers has, as in PyTorch's state_dict. */
 export function parameterShapes(specs: LayerSpec[]): Map<string, number[]> {
   const shapes = new Map<string, number[]>();
   specs.forEach((spec, k) => {
-    if (spec.type !== 'Linear') return;
-    shapes.set(`${k}.weight`, [spec.outFeatures, spec.inFeatures]);
-    if (spec.bias) shapes.set(`${k}.bias`, [spec.outFeatures]);
+    const { type, ...options } = spec;
+    const kind = layerKind(type)!;
+    for (const [name, shape] of Object.entries(kind.parameterShapes?.(options) ?? {})) shapes.set(`${k}.${name}`, shape);
   });
   return shapes;
 }
 
 /** Checks that `tensors` holds exactly the parameters `expected` names, with their shapes. */
-export function checkTensorsMatch(expected: Map<string, number[]>, tensors: Map<string, NamedTensor>, ignorePrefix: string): void {
+export function checkTensorsMatch(
+  expected: Map<string, number[]>,
+  tensors: Map<string, NamedTensor>,
+  ignorePrefix: string,
+): void {
   for (const [name, shape] of expected) {
     const tensor = tensors.get(name);
     if (!tensor) throw corrupt(`the file has no tensor "${name}" (expected shape [${shape}])`);
@@ -142,7 +117,8 @@ export interface DecodedFile {
 }
 
 export function decodeSafetensors(bytes: unknown): DecodedFile {
-  if (!(bytes instanceof Uint8Array)) throw new BackpropError('BAD_TYPE', `expected the file as a Uint8Array, got ${describeValue(bytes)}`);
+  if (!(bytes instanceof Uint8Array))
+    throw new BackpropError('BAD_TYPE', `expected the file as a Uint8Array, got ${describeValue(bytes)}`);
   if (bytes.length < 8) throw corrupt(`a safetensors file has at least 8 bytes, got ${bytes.length}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
@@ -170,7 +146,10 @@ export function decodeSafetensors(bytes: unknown): DecodedFile {
   spans.sort((a, b) => a[0] - b[0]);
   let covered = 0;
   for (const [begin, end, name] of spans) {
-    if (begin !== covered) throw corrupt(`tensor "${name}" starts at byte ${begin}, expected ${covered}: tensors must tile the data without gaps or overlaps`);
+    if (begin !== covered)
+      throw corrupt(
+        `tensor "${name}" starts at byte ${begin}, expected ${covered}: tensors must tile the data without gaps or overlaps`,
+      );
     covered = end;
   }
   if (covered !== dataLength) throw corrupt(`the tensors cover ${covered} bytes of data but the file has ${dataLength}`);
@@ -180,7 +159,8 @@ export function decodeSafetensors(bytes: unknown): DecodedFile {
 function checkMetadata(value: unknown): Record<string, string> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw corrupt('__metadata__ is not an object');
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw corrupt(`__metadata__.${key} is ${describeValue(v)}; safetensors metadata values are strings`);
+    if (typeof v !== 'string')
+      throw corrupt(`__metadata__.${key} is ${describeValue(v)}; safetensors metadata values are strings`);
   }
   return value as Record<string, string>;
 }
@@ -189,7 +169,9 @@ function checkEntry(name: string, entry: unknown, dataLength: number) {
   if (entry === null || typeof entry !== 'object') throw corrupt(`tensor "${name}" has no description`);
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
   if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
-    throw corrupt(`tensor "${name}" has dtype ${describeValue(dtype)}; backprop-wasm reads ${Object.keys(DTYPE_BYTES).join(', ')}`);
+    throw corrupt(
+      `tensor "${name}" has dtype ${describeValue(dtype)}; backprop-wasm reads ${Object.keys(DTYPE_BYTES).join(', ')}`,
+    );
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw corrupt(`tensor "${name}" has shape ${describeValue(shape)}, expected an array of non-negative integers`);
@@ -200,7 +182,9 @@ function checkEntry(name: string, entry: unknown, dataLength: number) {
   const [begin, end] = offsets as [number, number];
   const elements = (shape as number[]).reduce((a, b) => a * b, 1);
   if (end < begin || end > dataLength || end - begin !== elements * DTYPE_BYTES[dtype]) {
-    throw corrupt(`tensor "${name}" spans bytes [${begin}, ${end}) of ${dataLength}, which does not hold ${elements} ${dtype} values`);
+    throw corrupt(
+      `tensor "${name}" spans bytes [${begin}, ${end}) of ${dataLength}, which does not hold ${elements} ${dtype} values`,
+    );
   }
   return { dtype, shape: shape as number[], begin, end };
 }
@@ -211,10 +195,17 @@ function toFloat32(bytes: Uint8Array, dtype: string): Float32Array {
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) {
     switch (dtype) {
-      case 'F32': out[i] = view.getFloat32(i * 4, true); break;
-      case 'F64': out[i] = view.getFloat64(i * 8, true); break;
-      case 'BF16': out[i] = bfloat16(view.getUint16(i * 2, true)); break;
-      default: out[i] = float16(view.getUint16(i * 2, true));
+      case 'F32':
+        out[i] = view.getFloat32(i * 4, true);
+        break;
+      case 'F64':
+        out[i] = view.getFloat64(i * 8, true);
+        break;
+      case 'BF16':
+        out[i] = bfloat16(view.getUint16(i * 2, true));
+        break;
+      default:
+        out[i] = float16(view.getUint16(i * 2, true));
     }
   }
   return out;
@@ -228,7 +219,8 @@ function bfloat16(bits: number): number {
 
 function float16(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f, fraction = bits & 0x3ff;
+  const exponent = (bits >> 10) & 0x1f,
+    fraction = bits & 0x3ff;
   if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
   if (exponent === 31) return fraction ? NaN : sign * Infinity;
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
@@ -257,11 +249,13 @@ export function readNetworkJSON(json: unknown): { specs: LayerSpec[]; tensors: M
   const { format, layers, parameters } = value as Record<string, unknown>;
   if (format !== FORMAT) throw corrupt(`expected format "${FORMAT}", got ${describeValue(format)}`);
   const specs = checkLayerSpecs(layers);
-  if (parameters === null || typeof parameters !== 'object') throw corrupt(`expected parameters to be an object, got ${describeValue(parameters)}`);
+  if (parameters === null || typeof parameters !== 'object')
+    throw corrupt(`expected parameters to be an object, got ${describeValue(parameters)}`);
   const tensors = new Map<string, NamedTensor>();
   for (const [name, entry] of Object.entries(parameters)) {
     const { shape, data } = (entry ?? {}) as Record<string, unknown>;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw corrupt(`parameter "${name}" has no valid shape`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw corrupt(`parameter "${name}" has no valid shape`);
     const size = (shape as number[]).reduce((a, b) => a * b, 1);
     if (!Array.isArray(data) || data.length !== size || !data.every((v) => typeof v === 'number')) {
       throw corrupt(`parameter "${name}" needs ${size} numbers in data, got ${describeValue(data)}`);

@@ -6,11 +6,24 @@ import * as ref from './reference';
 await init();
 const f = Math.fround;
 
-interface Options { lr: number; betas: [number, number]; eps: number; weightDecay: number }
+interface Options {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+}
 
 /** One step of torch.optim.Adam / AdamW (single-tensor path) for one parameter; t counts from 1. Python
  *  scalars are formed in float64 and rounded to float32 where they meet a tensor. */
-function torchAdamStep(p: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, o: Options, t: number, decoupled: boolean) {
+function torchAdamStep(
+  p: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  o: Options,
+  t: number,
+  decoupled: boolean,
+) {
   const [beta1, beta2] = o.betas;
   const stepSize = o.lr / (1 - beta1 ** t);
   const correction2Sqrt = Math.sqrt(1 - beta2 ** t);
@@ -41,7 +54,8 @@ describe('Adam and AdamW match torch.optim', () => {
         const params = net.parameters();
         const opt = decoupled ? new AdamW(params, options) : new Adam(params, options);
         const expected = params.map((p) => Float32Array.from(p.data));
-        const m = params.map((p) => new Float32Array(p.size)), v = params.map((p) => new Float32Array(p.size));
+        const m = params.map((p) => new Float32Array(p.size)),
+          v = params.map((p) => new Float32Array(p.size));
         for (let t = 1; t <= 20; t++) {
           params.forEach((p, k) => {
             p.grad.set(ref.randomArray(random, p.size, t % 5 === 0 ? 100 : 1));
@@ -74,6 +88,7 @@ describe('Adam and AdamW match torch.optim', () => {
     expect(() => new Adam(params, { betas: [0.9] as never })).toThrow(/\[beta1, beta2\]/);
     expect(() => new Adam(params, { eps: 0 })).toThrow(/eps/);
     expect(() => new AdamW(params, { lr: -1 })).toThrow(/lr/);
-    expect(() => new Adam(params, { amsgrad: true } as never)).toThrow(/unknown Adam option "amsgrad"/);
+    expect(() => new Adam(params, { amsgrad: 'yes' } as never)).toThrow(/expected Adam amsgrad to be a boolean/);
+    expect(() => new Adam(params, { amsGrad: true } as never)).toThrow(/unknown Adam option "amsGrad"/);
   });
 });

@@ -14,27 +14,45 @@ import { nodeDigest } from './determinism';
 const root = resolve(__dirname, '..');
 let browser: Browser;
 
-beforeAll(async () => { browser = await launchChromium(); });
-afterAll(async () => { await browser?.close(); });
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
 
-async function pageResult(url: string) {
+/** What test/browser/xor-page.ts leaves on the page. */
+interface XorResult {
+  error?: string;
+  loss: number;
+  workerLoss: number;
+  workerOutput: number[];
+  workerError: string;
+  digest: string;
+}
+type PageWindow = { __result?: XorResult };
+
+async function pageResult(url: string): Promise<XorResult> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
-  await page.waitForFunction(() => (window as any).__result !== undefined, null, { timeout: 60_000 });
-  const result = await page.evaluate(() => (window as any).__result);
+  await page.waitForFunction(() => (window as unknown as PageWindow).__result !== undefined, null, { timeout: 60_000 });
+  const result = await page.evaluate(() => (window as unknown as PageWindow).__result!);
   await page.close();
   expect(errors).toEqual([]);
   return result;
 }
 
-function expectXorLearned(result: any, digest: string | null) {
+function expectXorLearned(result: XorResult, digest: string | null) {
   expect(result.error).toBeUndefined();
   expect(result.loss).toBeLessThan(0.05);
   expect(result.workerLoss).toBeLessThan(0.05);
   const [a, b, c, d] = result.workerOutput;
-  expect(a).toBeLessThan(0.3); expect(b).toBeGreaterThan(0.7); expect(c).toBeGreaterThan(0.7); expect(d).toBeLessThan(0.3);
+  expect(a).toBeLessThan(0.3);
+  expect(b).toBeGreaterThan(0.7);
+  expect(c).toBeGreaterThan(0.7);
+  expect(d).toBeLessThan(0.3);
   expect(result.workerError).toMatch(/expected finite numbers in y, got NaN at y\[0\]/);
   if (digest !== null) expect(result.digest).toBe(digest); // the relaxed core need not be bit-identical
 }
@@ -42,18 +60,32 @@ function expectXorLearned(result: any, digest: string | null) {
 describe('in Chromium', () => {
   const work = mkdtempSync(join(tmpdir(), 'browser-'));
   const digest = nodeDigest();
-  const html = (script: string) => `<!doctype html><meta charset="utf-8"><title>xor</title><script type="module" src="${script}"></script>`;
+  const html = (script: string) =>
+    `<!doctype html><meta charset="utf-8"><title>xor</title><script type="module" src="${script}"></script>`;
 
   it('an esbuild bundle trains XOR on the page and in a Web Worker, bit-identical to Node', async () => {
     const out = join(work, 'esbuild');
     mkdirSync(out, { recursive: true });
-    await esbuild({ entryPoints: [join(root, 'test/browser/xor-page.ts')], bundle: true, format: 'esm', outfile: join(out, 'page.js'), logLevel: 'silent' });
+    await esbuild({
+      entryPoints: [join(root, 'test/browser/xor-page.ts')],
+      bundle: true,
+      format: 'esm',
+      outfile: join(out, 'page.js'),
+      logLevel: 'silent',
+    });
     writeFileSync(join(out, 'index.html'), html('./page.js'));
     const server = await serve({ '/': out });
     try {
       expectXorLearned(await pageResult(server.url), digest);
       // Chromium runs relaxed SIMD unflagged: the opt-in core loads (split off as its own chunk) and trains
-      await esbuild({ entryPoints: [join(root, 'test/browser/xor-page.ts')], bundle: true, format: 'esm', splitting: true, outdir: join(out, 'split'), logLevel: 'silent' });
+      await esbuild({
+        entryPoints: [join(root, 'test/browser/xor-page.ts')],
+        bundle: true,
+        format: 'esm',
+        splitting: true,
+        outdir: join(out, 'split'),
+        logLevel: 'silent',
+      });
       writeFileSync(join(out, 'split/index.html'), html('./xor-page.js'));
       expectXorLearned(await pageResult(`${server.url}/split/?simd=relaxed`), null);
     } finally {
@@ -75,7 +107,7 @@ describe('in Chromium', () => {
     }
   });
 
-  it('a Vite production build and Vite\'s dev server', async () => {
+  it("a Vite production build and Vite's dev server", async () => {
     // an app with the package installed in its node_modules, as a user's would be
     const app = join(work, 'vite-app');
     mkdirSync(join(app, 'node_modules'), { recursive: true });
@@ -108,7 +140,9 @@ describe('the backprop explorer page', () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 1100 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
     try {
       await page.goto(server.url);
       await page.waitForFunction(() => Number(document.getElementById('network')!.dataset.rendered) > 0);
@@ -117,8 +151,13 @@ describe('the backprop explorer page', () => {
       await page.click('#pause');
       await page.locator('#sample').fill('42');
       await page.waitForTimeout(300);
-      const status: Record<string, string | undefined> = await page.$eval('#status', (el) => ({ ...(el as HTMLElement).dataset, text: el.textContent ?? '' }));
-      const network: Record<string, string | undefined> = await page.$eval('#network', (el) => ({ ...(el as HTMLElement).dataset }));
+      const status: Record<string, string | undefined> = await page.$eval('#status', (el) => ({
+        ...(el as HTMLElement).dataset,
+        text: el.textContent ?? '',
+      }));
+      const network: Record<string, string | undefined> = await page.$eval('#network', (el) => ({
+        ...(el as HTMLElement).dataset,
+      }));
       expect(Number(status.loss)).toBeLessThan(Number(status.firstLoss) / 5);
       expect(Number(status.stepsPerSecond)).toBeGreaterThan(100);
       expect(Number(network.rendered)).toBeGreaterThan(2);

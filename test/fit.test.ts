@@ -2,7 +2,18 @@
 // early stopping, callbacks, abort, divergence and bad input.
 import { describe, expect, it } from 'vitest';
 import {
-  Adam, BackpropError, CrossEntropyLoss, Linear, MSELoss, Network, Relu, SGD, Sigmoid, BCELoss, init, type Layer,
+  Adam,
+  BackpropError,
+  CrossEntropyLoss,
+  Linear,
+  MSELoss,
+  Network,
+  Relu,
+  SGD,
+  Sigmoid,
+  BCELoss,
+  init,
+  type Layer,
 } from '../src/index';
 import * as ref from './reference';
 
@@ -11,8 +22,13 @@ await init();
 function blobs(rows: number, seed: number) {
   // three Gaussian blobs in 2-D
   const random = ref.testRandom(seed);
-  const centers = [[2, 0], [-1, 1.7], [-1, -1.7]];
-  const x = new Float32Array(rows * 2), labels = new Int32Array(rows);
+  const centers = [
+    [2, 0],
+    [-1, 1.7],
+    [-1, -1.7],
+  ];
+  const x = new Float32Array(rows * 2),
+    labels = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     const c = r % 3;
     labels[r] = c;
@@ -22,15 +38,18 @@ function blobs(rows: number, seed: number) {
   return { x, labels };
 }
 
-const classifier = (seed = 1, extra: Layer[] = []) => new Network([new Linear(2, 16), new Relu(), new Linear(16, 3), ...extra], { seed });
+const classifier = (seed = 1, extra: Layer[] = []) =>
+  new Network([new Linear(2, 16), new Relu(), new Linear(16, 3), ...extra], { seed });
 const weights = (net: Network) => net.parameters().map((p) => Array.from(p.data));
 
 describe('fit', () => {
   it('without shuffling is exactly trainStep over consecutive batches', async () => {
     const { x, labels } = blobs(50, 1);
-    const a = classifier(), b = classifier();
+    const a = classifier(),
+      b = classifier();
     const ce = new CrossEntropyLoss();
-    const optA = new SGD(a.parameters(), { lr: 0.1, momentum: 0.9 }), optB = new SGD(b.parameters(), { lr: 0.1, momentum: 0.9 });
+    const optA = new SGD(a.parameters(), { lr: 0.1, momentum: 0.9 }),
+      optB = new SGD(b.parameters(), { lr: 0.1, momentum: 0.9 });
     const history = await a.fit(x, labels, { loss: ce, optimizer: optA, epochs: 2, batchSize: 16, shuffle: false });
     const manual: number[] = [];
     for (let epoch = 0; epoch < 2; epoch++) {
@@ -52,11 +71,18 @@ describe('fit', () => {
     const run = async (seed: number) => {
       const net = classifier(7);
       const history = await net.fit(x, labels, {
-        loss: new CrossEntropyLoss(), optimizer: new Adam(net.parameters(), { lr: 0.01 }), epochs: 15, batchSize: 32, seed, validation: 0.2,
+        loss: new CrossEntropyLoss(),
+        optimizer: new Adam(net.parameters(), { lr: 0.01 }),
+        epochs: 15,
+        batchSize: 32,
+        seed,
+        validation: 0.2,
       });
       return { history, w: weights(net), net };
     };
-    const first = await run(5), again = await run(5), other = await run(6);
+    const first = await run(5),
+      again = await run(5),
+      other = await run(6);
     expect(again.history.loss).toEqual(first.history.loss);
     expect(again.w).toEqual(first.w);
     expect(other.w).not.toEqual(first.w);
@@ -73,10 +99,15 @@ describe('fit', () => {
     const net = classifier();
     const bestAfterFirst: number[][] = [];
     const history = await net.fit(x, labels, {
-      loss: new CrossEntropyLoss(), optimizer: new SGD(net.parameters(), { lr: 0.05 }), epochs: 50, batchSize: 10,
+      loss: new CrossEntropyLoss(),
+      optimizer: new SGD(net.parameters(), { lr: 0.05 }),
+      epochs: 50,
+      batchSize: 10,
       validation: { X: x, Y: labels }, // the capitalised spelling works too
       earlyStopping: { patience: 2, minDelta: 1e9, restoreBestWeights: true }, // nothing counts as better after epoch 1
-      onEpochEnd: ({ epoch }) => { if (epoch === 1) bestAfterFirst.push(...weights(net)); },
+      onEpochEnd: ({ epoch }) => {
+        if (epoch === 1) bestAfterFirst.push(...weights(net));
+      },
     });
     expect(history.stopReason).toBe('earlyStopping');
     expect(history.epochs).toHaveLength(3);
@@ -90,7 +121,10 @@ describe('fit', () => {
     const seen: [number, number, number][] = [];
     const controller = new AbortController();
     const history = await net.fit(x, labels, {
-      loss: new CrossEntropyLoss(), optimizer: new SGD(net.parameters(), { lr: 0.05 }), epochs: 5, batchSize: 16,
+      loss: new CrossEntropyLoss(),
+      optimizer: new SGD(net.parameters(), { lr: 0.05 }),
+      epochs: 5,
+      batchSize: 16,
       onBatchEnd: ({ epoch, batch, size, loss }) => {
         expect(Number.isFinite(loss)).toBe(true);
         seen.push([epoch, batch, size]);
@@ -98,7 +132,13 @@ describe('fit', () => {
       },
       signal: controller.signal,
     });
-    expect(seen).toEqual([[1, 1, 16], [1, 2, 16], [1, 3, 8], [2, 1, 16], [2, 2, 16]]);
+    expect(seen).toEqual([
+      [1, 1, 16],
+      [1, 2, 16],
+      [1, 3, 8],
+      [2, 1, 16],
+      [2, 2, 16],
+    ]);
     expect(history.stopReason).toBe('aborted');
     expect(history.epochs).toHaveLength(1);
   });
@@ -108,11 +148,25 @@ describe('fit', () => {
     const y = Float32Array.from({ length: 64 * 3 }, (_, i) => (i % 7) * 1e3);
     const net = classifier();
     const optimizer = new SGD(net.parameters(), { lr: 10, momentum: 0.5 });
-    let lastGood = weights(net), lastState = optimizer.stateBuffers().map((b) => Array.from(b)), goodSteps = 0;
-    const error = await net.fit(x, y, {
-      loss: new MSELoss(), optimizer, epochs: 20, batchSize: 8,
-      onBatchEnd: () => { lastGood = weights(net); lastState = optimizer.stateBuffers().map((b) => Array.from(b)); goodSteps++; },
-    }).then(() => null, (e) => e);
+    let lastGood = weights(net),
+      lastState = optimizer.stateBuffers().map((b) => Array.from(b)),
+      goodSteps = 0;
+    const error = await net
+      .fit(x, y, {
+        loss: new MSELoss(),
+        optimizer,
+        epochs: 20,
+        batchSize: 8,
+        onBatchEnd: () => {
+          lastGood = weights(net);
+          lastState = optimizer.stateBuffers().map((b) => Array.from(b));
+          goodSteps++;
+        },
+      })
+      .then(
+        () => null,
+        (e) => e,
+      );
     expect(error).toBeInstanceOf(BackpropError);
     expect(error.code).toBe('NON_FINITE');
     const [, epoch, batch] = error.message.match(/in epoch (\d+), batch (\d+); the step was not taken/);
@@ -132,7 +186,15 @@ describe('fit', () => {
     const ce = new CrossEntropyLoss();
     const bad: [() => Promise<unknown>, RegExp][] = [
       [() => net.fit(x, labels.subarray(1), { loss: ce, optimizer: opt }), /y to hold 30 class indices/],
-      [() => net.fit(x, Int32Array.from(labels, (l) => (l === 2 ? 3 : l)), { loss: ce, optimizer: opt }), /y\[\d+\] to be a class index in \[0, 2\], got 3/],
+      [
+        () =>
+          net.fit(
+            x,
+            Int32Array.from(labels, (l) => (l === 2 ? 3 : l)),
+            { loss: ce, optimizer: opt },
+          ),
+        /y\[\d+\] to be a class index in \[0, 2\].*, got 3/,
+      ],
       [() => net.fit(x, labels, { loss: ce, optimizer: opt, batchSize: 0 }), /batchSize to be a positive integer, got 0/],
       [() => net.fit(x, labels, { loss: ce, optimizer: opt, epochs: 1.5 }), /epochs/],
       [() => net.fit(x, labels, { loss: ce, optimizer: opt, validation: 1 }), /validation/],
@@ -152,8 +214,14 @@ describe('fit', () => {
   it('refuses other calls on the network while fit runs', async () => {
     const { x, labels } = blobs(30, 7);
     const net = classifier();
-    const running = net.fit(x, labels, { loss: new CrossEntropyLoss(), optimizer: new SGD(net.parameters(), { lr: 0.1 }), epochs: 3 });
-    expect(() => net.trainStep(x, labels, new CrossEntropyLoss(), new SGD(net.parameters(), { lr: 0.1 }))).toThrow(/while fit\(\) is training/);
+    const running = net.fit(x, labels, {
+      loss: new CrossEntropyLoss(),
+      optimizer: new SGD(net.parameters(), { lr: 0.1 }),
+      epochs: 3,
+    });
+    expect(() => net.trainStep(x, labels, new CrossEntropyLoss(), new SGD(net.parameters(), { lr: 0.1 }))).toThrow(
+      /while fit\(\) is training/,
+    );
     expect(() => net.dispose()).toThrow(/while fit/);
     await running;
     net.dispose();

@@ -1,28 +1,38 @@
-// Whole-network gradients against central finite differences in float64 and the float64 reference.
+// Whole-network gradients against central finite differences in float64 and the float64 reference, over
+// random networks that use every activation of the registry (options sampled from its declaration).
 import { describe, expect, it } from 'vitest';
 import { MSELoss, Linear, init } from '../src/index';
 import * as ref from './reference';
-import { ACTIVATION_NAMES, randomNetwork, referenceOf } from './network-helpers';
+import { activationTypes, layerClass, randomNetwork, referenceOf, sampleOptions } from './kinds';
 
 await init();
 const random = ref.testRandom(2024);
 const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
 const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 
-interface Case { widths: number[]; activations: ref.RefActivation[]; batch: number; bias: boolean }
+type Act = { type: string; options: Record<string, unknown> };
+interface Case {
+  widths: number[];
+  activations: Act[];
+  batch: number;
+  bias: boolean;
+}
 
 // depth 1–4, widths 1–64 (ragged), batch 1–33, every activation at every position over the cases
 const cases: Case[] = [];
-for (let c = 0; c < 40; c++) {
+for (let c = 0; c < 3 * activationTypes.length; c++) {
   const depth = 1 + (c % 4);
   const widths = Array.from({ length: depth + 1 }, () => pick([1, 2, 3, 5, 7, 8, 13, 17, 33, 64]));
-  const activations = Array.from({ length: depth }, (_, k) => ACTIVATION_NAMES[(c + k) % ACTIVATION_NAMES.length]);
+  const activations = Array.from({ length: depth }, (_, k) => {
+    const type = activationTypes[(c + k) % activationTypes.length];
+    return { type, options: pick(sampleOptions(layerClass(type), random, 2)) };
+  });
   cases.push({ widths, activations, batch: pick([1, 2, 3, 5, 7, 16, 33]), bias: c % 7 !== 3 });
 }
 
 describe('network gradients', () => {
   for (const { widths, activations, batch, bias } of cases) {
-    it(`${widths.join('→')} [${activations.join(', ')}] batch ${batch}${bias ? '' : ' no bias'}`, () => {
+    it(`${widths.join('→')} [${activations.map((a) => a.type).join(', ')}] batch ${batch}${bias ? '' : ' no bias'}`, () => {
       const net = randomNetwork(widths, activations, int(0, 1e6), bias);
       const x = ref.randomArray(random, batch * widths[0], 2);
       const target = ref.randomArray(random, batch * widths.at(-1)!, 2);

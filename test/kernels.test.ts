@@ -1,13 +1,14 @@
-// Each WASM kernel against the float64 reference, over ragged sizes (SIMD body and scalar tail).
+// Each WASM kernel against the float64 reference, over ragged sizes (SIMD body and scalar tail): the Linear
+// products, then every activation and every loss of the registries, with options sampled from each kind's
+// declaration.
 import { describe, expect, it } from 'vitest';
-import { RAGGED, getCore, inWasm, readF32 } from './helpers';
+import { RAGGED, core, inWasm, readF32, stageActivation } from './helpers';
+import { beginStaging } from '../src/core';
+import { Loss } from '../src/losses';
 import * as ref from './reference';
+import { activationTypes, layerClass, lossClass, lossTypes, sampleOptions } from './kinds';
 
-const core = getCore();
 const random = ref.testRandom(7);
-const ACTIVATIONS: [ref.RefActivation, number][] = [
-  ['identity', 1], ['relu', 2], ['leaky', 3], ['sigmoid', 4], ['tanh', 5],
-];
 
 describe('linear kernels', () => {
   for (const batch of [1, 3, 5]) {
@@ -33,8 +34,18 @@ describe('linear kernels', () => {
           const grads = ref.backward([layer], [Float64Array.from(x)], gz, batch);
           expect(ref.maxRelativeError(readF32(pgx, batch * inF), grads.input)).toBeLessThan(1e-6);
           // parameter gradients accumulate onto what was there
-          expect(ref.maxRelativeError(readF32(pgw, outF * inF), grads.weight[0]!.map((g, i) => g + gwStart[i]))).toBeLessThan(1e-6);
-          expect(ref.maxRelativeError(readF32(pgb, outF), grads.bias[0]!.map((g, i) => g + gbStart[i]))).toBeLessThan(1e-6);
+          expect(
+            ref.maxRelativeError(
+              readF32(pgw, outF * inF),
+              grads.weight[0]!.map((g, i) => g + gwStart[i]),
+            ),
+          ).toBeLessThan(1e-6);
+          expect(
+            ref.maxRelativeError(
+              readF32(pgb, outF),
+              grads.bias[0]!.map((g, i) => g + gbStart[i]),
+            ),
+          ).toBeLessThan(1e-6);
           mem.free();
         });
       }
@@ -42,7 +53,8 @@ describe('linear kernels', () => {
   }
 
   it('forward without bias (null pointer) adds nothing', () => {
-    const x = ref.randomArray(random, 6), w = ref.randomArray(random, 6);
+    const x = ref.randomArray(random, 6),
+      w = ref.randomArray(random, 6);
     const mem = inWasm(x, w, new Float32Array(2));
     core.linearForward(mem.ptrs[0], mem.ptrs[1], 0, mem.ptrs[2], 2, 3, 2);
     expect(ref.maxRelativeError(readF32(mem.ptrs[2], 4), ref.linearForward(x, w, null, 2, 3, 2))).toBeLessThan(1e-6);
@@ -51,55 +63,136 @@ describe('linear kernels', () => {
 });
 
 describe('activation kernels', () => {
-  for (const [name, kind] of ACTIVATIONS) {
-    for (const n of [...RAGGED, 37]) {
-      it(`${name} forward and backward, n = ${n}`, () => {
-        const slope = 0.2;
-        const z = ref.randomArray(random, n, 4);
-        if (n > 2) z[1] = 0; // the kink: PyTorch's ReLU gradient is 0 there
-        const ga = ref.randomArray(random, n);
-        const mem = inWasm(z, new Float32Array(n), ga, new Float32Array(n));
-        const [pz, pa, pga, pgz] = mem.ptrs;
-        core.activationForward(kind, slope, pz, pa, 1, n);
-        const a = Array.from(z, (v) => ref.activate(name, v, slope));
-        expect(ref.maxRelativeError(readF32(pa, n), a)).toBeLessThan(2e-6);
-        core.activationBackward(kind, slope, pz, pa, pga, pgz, 1, n);
-        const gz = Array.from(z, (v, i) => ga[i] * ref.activationDerivative(name, v, slope));
-        // σ' from the output (1 − a², a(1 − a)) cancels near saturation: its error scales with |∂L/∂a|
-        const gradScale = Math.max(...Array.from(ga, Math.abs));
-        expect(ref.maxRelativeError(readF32(pgz, n), gz, gradScale)).toBeLessThan(2e-6);
-        mem.free();
-      });
-    }
+  for (const type of activationTypes) {
+    it(`${type}: forward and backward against float64, its kinks included, n ∈ ragged sizes`, () => {
+      for (const options of sampleOptions(layerClass(type), random, 3)) {
+        const layer = new (layerClass(type))(options);
+        const act = ref.activationRef(type, { ...layer.options });
+        const staged = stageActivation(layer);
+        for (const n of [...RAGGED, 37]) {
+          const width = 'rowwise' in act ? Math.min(n, 5) : n;
+          const rows = Math.floor(n / width),
+            count = rows * width;
+          const z = ref.randomArray(random, count, 4);
+          if ('elementwise' in act)
+            act.elementwise.kinks.forEach((kink, i) => {
+              if (i + 1 < count) z[i + 1] = kink;
+            });
+          const ga = ref.randomArray(random, count);
+          const mem = inWasm(z, new Float32Array(count), ga, new Float32Array(count));
+          const [pz, pa, pga, pgz] = mem.ptrs;
+          core.activationForward(staged.kernel, staged.params, pz, pa, rows, width);
+          expect(ref.maxRelativeError(readF32(pa, count), ref.activate(act, z, width))).toBeLessThan(2e-6);
+          core.activationBackward(staged.kernel, staged.params, pz, pa, pga, pgz, rows, width);
+          // σ' from the output (1 − a², a(1 − a)) cancels near saturation: its error scales with |∂L/∂a|
+          const gradScale = Math.max(...Array.from(ga, Math.abs));
+          expect(ref.maxRelativeError(readF32(pgz, count), ref.activationBackward(act, z, ga, width), gradScale)).toBeLessThan(
+            4e-6,
+          );
+          mem.free();
+        }
+        staged.free();
+      }
+    });
   }
 
-  it('sigmoid and tanh saturate without NaN at ±100', () => {
-    const z = Float32Array.of(-100, 100, -100, 100, 0);
-    for (const [name, kind] of ACTIVATIONS.filter(([n]) => n === 'sigmoid' || n === 'tanh')) {
+  it('saturating activations stay finite at ±100', () => {
+    for (const type of activationTypes) {
+      const layer = new (layerClass(type))();
+      const act = ref.activationRef(type, { ...layer.options });
+      const staged = stageActivation(layer);
+      const z = Float32Array.of(-100, 100, -100, 100, 0);
       const mem = inWasm(z, new Float32Array(5));
-      core.activationForward(kind, 0, mem.ptrs[0], mem.ptrs[1], 1, 5);
-      expect(Array.from(readF32(mem.ptrs[1], 5))).toEqual(Array.from(z, (v) => Math.fround(ref.activate(name, v))));
+      core.activationForward(staged.kernel, staged.params, mem.ptrs[0], mem.ptrs[1], 1, 5);
+      const out = readF32(mem.ptrs[1], 5);
+      expect(out.every(Number.isFinite), type).toBe(true);
+      expect(ref.maxRelativeError(out, ref.activate(act, z, 5), 1)).toBeLessThan(1e-6);
       mem.free();
+      staged.free();
     }
   });
 });
 
-describe('MSE kernels', () => {
-  for (const n of [...RAGGED, 100]) {
-    for (const reduction of ['mean', 'sum'] as const) {
-      it(`loss and gradient, n = ${n}, ${reduction}`, () => {
-        const pred = ref.randomArray(random, n, 3), target = ref.randomArray(random, n, 3);
-        const mem = inWasm(pred, target, new Float32Array(n));
-        const code = reduction === 'mean' ? 0 : 1;
-        const loss = core.lossForward(1, code, 0, mem.ptrs[0], mem.ptrs[1], n, 1);
-        expect(Math.abs(loss - ref.mse(pred, target, reduction)) / ref.mse(pred, target, reduction)).toBeLessThan(1e-6);
-        core.lossBackward(1, code, 0, mem.ptrs[0], mem.ptrs[1], mem.ptrs[2], n, 1);
-        expect(ref.maxRelativeError(readF32(mem.ptrs[2], n), ref.mseGrad(pred, target, reduction))).toBeLessThan(1e-6);
-        mem.free();
+describe('loss kernels', () => {
+  for (const type of lossTypes) {
+    const cls = lossClass(type);
+    const forms: ref.TargetForm[] = [];
+    const kernels = cls.kind.kernels as { classes?: string; values?: string };
+    if (kernels.classes) forms.push('classes');
+    if (kernels.values) forms.push('values');
+    for (const form of forms) {
+      it(`${type} with ${form === 'classes' ? 'class indices' : 'value'} targets: loss and ∂L/∂pred against float64, mean and sum`, () => {
+        for (const [rows, width] of [
+          [1, 1],
+          [3, 4],
+          [5, 1],
+          [8, 7],
+          [33, 3],
+        ]) {
+          if (form === 'classes' && width < 2) continue;
+          for (const sampled of sampleOptions(cls, random, 3, { classes: width })) {
+            for (const reduction of ['mean', 'sum']) {
+              if (form === 'values') delete sampled.ignoreIndex; // for class-index targets only, as in torch
+              const loss: Loss = new cls({ ...sampled, reduction });
+              checkLossKernel(type, loss, form, rows, width);
+            }
+          }
+        }
       });
     }
   }
 });
+
+/** The float64 reference's gradient is the derivative of its loss (central differences), and the kernel
+ *  agrees with both. */
+function checkLossKernel(type: string, loss: Loss, form: ref.TargetForm, rows: number, width: number) {
+  const options = { ...loss.options } as Record<string, unknown>;
+  const binary = type.startsWith('BCE');
+  const pred =
+    binary && type === 'BCELoss'
+      ? Float32Array.from({ length: rows * width }, () => 0.02 + 0.96 * random())
+      : ref.randomArray(random, rows * width, 3);
+  let target: Float32Array | Int32Array;
+  if (form === 'classes') {
+    target = Int32Array.from({ length: rows }, () => Math.floor(random() * width));
+    if (rows > 2) target[1] = options.ignoreIndex as number; // a row that counts for nothing
+    if (rows > 2) target[2] = 0 === options.ignoreIndex ? 1 : 0;
+  } else if (binary || type === 'CrossEntropyLoss') {
+    target = Float32Array.from({ length: rows * width }, () => random());
+  } else {
+    target = ref.randomArray(random, rows * width, 3);
+    if (rows * width > 2) target[2] = pred[2]; // a tie: L1's gradient is 0 there
+  }
+  const expected = ref.lossRef(type)(pred, target, rows, width, options, form);
+  if (Number.isFinite(expected.loss)) {
+    const p64 = Float64Array.from(pred);
+    for (const i of [0, rows * width - 1]) {
+      if (form === 'values' && i === 2) continue;
+      const fd = ref.finiteDifference(() => ref.lossRef(type)(p64, target, rows, width, options, form).loss, p64, i, 1e-5);
+      expect(Math.abs(fd - expected.grad[i]), `${type} reference gradient at ${i}`).toBeLessThan(
+        1e-5 * Math.max(1, Math.abs(fd)),
+      );
+    }
+  }
+  const prepared = loss.prepareTarget(target, rows, width);
+  const staging = beginStaging();
+  const pp = staging.floats(rows * width),
+    pt = staging.floats(rows * width),
+    pg = staging.floats(rows * width);
+  new Float32Array(core.memory.buffer, pp, rows * width).set(pred);
+  loss.stageTarget(prepared, pt, width);
+  const config = loss.stageConfig(prepared.kernel, (bytes) => staging.alloc(bytes));
+  const sum = core.lossSum(config, pp, pt, rows, width),
+    count = core.lossCount(config, pt, rows, width);
+  const value = loss.reduction === 'mean' ? sum / count : sum;
+  if (!Number.isFinite(expected.loss)) {
+    expect(Number.isFinite(value)).toBe(false); // e.g. every row ignored: 0/0 as torch
+    return;
+  }
+  expect(Math.abs(value - expected.loss), `${type} loss`).toBeLessThan(1e-5 * Math.max(1, Math.abs(expected.loss)));
+  core.lossBackward(config, pp, pt, pg, rows, width, count);
+  expect(ref.maxRelativeError(readF32(pg, rows * width), expected.grad, 1e-3), `${type} gradient`).toBeLessThan(1e-5);
+}
 
 describe('finiteness check', () => {
   for (const n of [1, 4, 5, 9, 33]) {

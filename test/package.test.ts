@@ -1,18 +1,25 @@
 // The built package as users load it: ESM import and CommonJS require of dist/, both training.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(__dirname, '..');
 
-async function trainXorLoss(lib: any): Promise<number[]> {
+async function trainXorLoss(lib: typeof import('../src/index')): Promise<number[]> {
   await lib.init();
   const net = new lib.Network([new lib.Linear(2, 8), new lib.Tanh(), new lib.Linear(8, 1), new lib.Sigmoid()], { seed: 1 });
   const loss = new lib.MSELoss();
   const opt = new lib.SGD(net.parameters(), { lr: 0.5, momentum: 0.9 });
-  const x = [[0, 0], [0, 1], [1, 0], [1, 1]], y = [[0], [1], [1], [0]];
+  const x = [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ],
+    y = [[0], [1], [1], [0]];
   const losses = [];
   for (let i = 0; i < 300; i++) losses.push(net.trainStep(x, y, loss, opt));
   net.dispose();
@@ -47,5 +54,38 @@ describe('the published files', () => {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => /^(src|test|assembly|build)\//.test(f))).toEqual([]);
+  });
+
+  /** The package as npm would publish it (already built: the tarball is packed without running prepare). */
+  function tarball(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'pack-'));
+    const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    return join(dir, JSON.parse(out)[0].filename);
+  }
+
+  it('types resolve in every module system (@arethetypeswrong/cli) and the package lints clean (publint --strict)', () => {
+    const file = tarball();
+    const bin = (name: string) => join(root, 'node_modules/.bin', name);
+    // attw exits non-zero on any problem; its JSON names them
+    const attw = JSON.parse(execFileSync(bin('attw'), [file, '--format', 'json'], { encoding: 'utf8' }));
+    expect(attw.problems ?? {}).toEqual({});
+    expect(Object.keys(attw.analysis.entrypoints)).toContain('.');
+    const publint = execFileSync(bin('publint'), ['run', file, '--strict'], { encoding: 'utf8' });
+    expect(publint).toMatch(/All good!/);
+  });
+
+  it('ships no inlined WASM or worker source in the declarations, and CommonJS loads the relaxed core only on demand', () => {
+    const declarations = [
+      'dist/generated/core-wasm.d.ts',
+      'dist/generated/core-wasm-relaxed.d.ts',
+      'dist/generated/worker-source.d.ts',
+    ];
+    for (const file of declarations) expect(readFileSync(resolve(root, file), 'utf8').length, file).toBeLessThan(200);
+    const cjs = readFileSync(resolve(root, 'dist/index.cjs'), 'utf8');
+    expect(cjs).not.toMatch(/coreWasmRelaxedBase64\s*=\s*["']/);
+    expect(cjs).toMatch(/core-wasm-relaxed\.cjs/);
   });
 });

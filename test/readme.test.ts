@@ -14,8 +14,11 @@ it('the API tour in README.md runs', async () => {
   const { code } = transformSync(tour, { loader: 'ts', format: 'esm' });
   const file = join(mkdtempSync(join(tmpdir(), 'readme-')), 'tour.mjs');
   const pkg = pathToFileURL(join(root, 'dist/index.js')).href;
-  writeFileSync(file, code.replace("from 'backprop-wasm'", `from '${pkg}'`).replace('from "backprop-wasm"', `from '${pkg}'`) +
-    '\nexport { loss, dx, l, y };\n');
+  writeFileSync(
+    file,
+    code.replace("from 'backprop-wasm'", `from '${pkg}'`).replace('from "backprop-wasm"', `from '${pkg}'`) +
+      '\nexport { loss, dx, l, y };\n',
+  );
   const result = await import(pathToFileURL(file).href);
   expect(Number.isFinite(result.loss)).toBe(true);
   expect(Number.isFinite(result.l)).toBe(true);

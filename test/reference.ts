@@ -1,36 +1,200 @@
 // An independent float64 implementation of everything the WASM core computes, written plainly from the
-// definitions (and PyTorch's documented formulas), for the tests to compare against.
+// definitions (and PyTorch's documented formulas), for the tests to compare against. Activations and losses
+// are keyed by their registry type (the torch.nn class name): a kind without an entry here fails the suites
+// that iterate the registries, naming it.
 
-export type RefActivation = 'identity' | 'relu' | 'leaky' | 'sigmoid' | 'tanh';
+type Options = Record<string, unknown>;
+
+/** An element-wise activation's value and derivative, and the points where PyTorch picks a side. */
+export interface ElementwiseRef {
+  f(z: number): number;
+  df(z: number): number;
+  /** Inputs at kinks (the tests put them in every sample). */
+  kinks: number[];
+}
+/** A per-row activation: its value and its vector-Jacobian product. */
+export interface RowwiseRef {
+  row(z: number[]): number[];
+  vjp(z: number[], gradOut: number[]): number[];
+}
+export type ActivationRef = { elementwise: ElementwiseRef } | { rowwise: RowwiseRef };
+
+/** erf(x) to float64 precision: the Maclaurin series near 0, the continued fraction of erfc beyond. */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    let term = x,
+      sum = x;
+    for (let n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(x) = e^(−x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + …)))), evaluated from the tail
+  let fraction = 0;
+  for (let k = 60; k >= 1; k--) fraction = k / 2 / (ax + fraction);
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + fraction);
+  return Math.sign(x) * (1 - erfc);
+}
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+const elementwise = (f: (z: number) => number, df: (z: number) => number, kinks: number[] = []): ActivationRef => ({
+  elementwise: { f, df, kinks },
+});
+
+function softmaxRow(z: number[]): number[] {
+  const top = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - top));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+/** Float64 definitions of every activation of the registry, by type, for given options. */
+export const ACTIVATIONS: Record<string, (o: Options) => ActivationRef> = {
+  Identity: () =>
+    elementwise(
+      (z) => z,
+      () => 1,
+    ),
+  ReLU: () =>
+    elementwise(
+      (z) => Math.max(z, 0),
+      (z) => (z > 0 ? 1 : 0),
+      [0],
+    ),
+  LeakyReLU: (o) => {
+    const s = o.negativeSlope as number;
+    return elementwise(
+      (z) => (z > 0 ? z : s * z),
+      (z) => (z > 0 ? 1 : s),
+      [0],
+    );
+  },
+  Sigmoid: () => elementwise(sigmoid, (z) => sigmoid(z) * (1 - sigmoid(z))),
+  Tanh: () => elementwise(Math.tanh, (z) => 1 / Math.cosh(z) ** 2),
+  GELU: (o) => {
+    if (o.approximate === 'tanh') {
+      const c = Math.sqrt(2 / Math.PI),
+        k = 0.044715;
+      const u = (z: number) => c * (z + k * z ** 3);
+      return elementwise(
+        (z) => 0.5 * z * (1 + Math.tanh(u(z))),
+        (z) => 0.5 * (1 + Math.tanh(u(z))) + 0.5 * z * (1 - Math.tanh(u(z)) ** 2) * c * (1 + 3 * k * z * z),
+      );
+    }
+    const cdf = (z: number) => 0.5 * (1 + erf(z / Math.SQRT2));
+    return elementwise(
+      (z) => z * cdf(z),
+      (z) => cdf(z) + (z * Math.exp((-z * z) / 2)) / Math.sqrt(2 * Math.PI),
+    );
+  },
+  SiLU: () =>
+    elementwise(
+      (z) => z * sigmoid(z),
+      (z) => sigmoid(z) * (1 + z * (1 - sigmoid(z))),
+    ),
+  ELU: (o) => {
+    const a = o.alpha as number;
+    return elementwise(
+      (z) => (z > 0 ? z : a * Math.expm1(z)),
+      (z) => (z > 0 ? 1 : a * Math.exp(z)),
+      [0],
+    );
+  },
+  Softplus: (o) => {
+    // which side of the threshold β·z is on is decided in float32, as torch decides it
+    const b = o.beta as number,
+      t = o.threshold as number;
+    const linear = (z: number) => Math.fround(Math.fround(b) * z) > Math.fround(t);
+    return elementwise(
+      (z) => (linear(z) ? z : Math.log1p(Math.exp(b * z)) / b),
+      (z) => (linear(z) ? 1 : sigmoid(b * z)),
+      [t / b],
+    );
+  },
+  Hardtanh: (o) => hardtanh(o.minVal as number, o.maxVal as number),
+  ReLU6: () => hardtanh(0, 6),
+  Softmax: () => ({
+    rowwise: {
+      row: softmaxRow,
+      vjp: (z, g) => {
+        const a = softmaxRow(z);
+        const dot = a.reduce((sum, ai, i) => sum + ai * g[i], 0);
+        return a.map((ai, i) => ai * (g[i] - dot));
+      },
+    },
+  }),
+  LogSoftmax: () => ({
+    rowwise: {
+      row: (z) => {
+        const top = Math.max(...z);
+        const lse = top + Math.log(z.reduce((sum, v) => sum + Math.exp(v - top), 0));
+        return z.map((v) => v - lse);
+      },
+      vjp: (z, g) => {
+        const total = g.reduce((a, b) => a + b, 0);
+        return softmaxRow(z).map((p, i) => g[i] - p * total);
+      },
+    },
+  }),
+};
+
+/** The bounds are float32 values in the kernel (and in torch's float32 tensors): the kinks are at them. */
+function hardtanh(minVal: number, maxVal: number): ActivationRef {
+  const low = Math.fround(minVal),
+    high = Math.fround(maxVal);
+  return elementwise(
+    (z) => Math.min(Math.max(z, low), high),
+    (z) => (z > low && z < high ? 1 : 0),
+    [low, high],
+  );
+}
+
+/** The reference of an activation type, or an error naming the missing kind. */
+export function activationRef(type: string, options: Options): ActivationRef {
+  const make = ACTIVATIONS[type];
+  if (!make) throw new Error(`test/reference.ts has no float64 reference for the activation ${type}: add one`);
+  return make(options);
+}
+
+/** σ over rows × width values. */
+export function activate(act: ActivationRef, z: ArrayLike<number>, width: number): Float64Array {
+  if ('elementwise' in act) return Float64Array.from(z, (v) => act.elementwise.f(v));
+  const out = new Float64Array(z.length);
+  for (let r = 0; r * width < z.length; r++) out.set(act.rowwise.row(Array.from(z).slice(r * width, (r + 1) * width)), r * width);
+  return out;
+}
+
+/** ∂L/∂z from ∂L/∂a over rows × width values. */
+export function activationBackward(
+  act: ActivationRef,
+  z: ArrayLike<number>,
+  gradA: ArrayLike<number>,
+  width: number,
+): Float64Array {
+  if ('elementwise' in act) return Float64Array.from(z, (v, i) => gradA[i] * act.elementwise.df(v));
+  const out = new Float64Array(z.length);
+  for (let r = 0; r * width < z.length; r++) {
+    const span = (a: ArrayLike<number>) => Array.from(a).slice(r * width, (r + 1) * width);
+    out.set(act.rowwise.vjp(span(z), span(gradA)), r * width);
+  }
+  return out;
+}
 
 export type RefLayer =
   | { kind: 'linear'; inF: number; outF: number; weight: Float64Array; bias: Float64Array | null }
-  | { kind: RefActivation; slope?: number };
-
-export function activate(kind: RefActivation, z: number, slope = 0.01): number {
-  switch (kind) {
-    case 'identity': return z;
-    case 'relu': return z > 0 ? z : 0;
-    case 'leaky': return z > 0 ? z : slope * z;
-    case 'sigmoid': return 1 / (1 + Math.exp(-z));
-    case 'tanh': return Math.tanh(z);
-  }
-}
-
-/** dσ/dz written from the definitions (not from the output). */
-export function activationDerivative(kind: RefActivation, z: number, slope = 0.01): number {
-  switch (kind) {
-    case 'identity': return 1;
-    case 'relu': return z > 0 ? 1 : 0;
-    case 'leaky': return z > 0 ? 1 : slope;
-    case 'sigmoid': { const s = 1 / (1 + Math.exp(-z)); return s * (1 - s); }
-    case 'tanh': return 1 / Math.cosh(z) ** 2;
-  }
-}
+  | { kind: 'activation'; type: string; act: ActivationRef };
 
 /** z[b,o] = Σ_i x[b,i]·W[o,i] + bias[o] */
-export function linearForward(x: ArrayLike<number>, weight: ArrayLike<number>, bias: ArrayLike<number> | null,
-  batch: number, inF: number, outF: number): Float64Array {
+export function linearForward(
+  x: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  batch: number,
+  inF: number,
+  outF: number,
+): Float64Array {
   const z = new Float64Array(batch * outF);
   for (let b = 0; b < batch; b++) {
     for (let o = 0; o < outF; o++) {
@@ -47,11 +211,8 @@ export function forward(layers: RefLayer[], x: ArrayLike<number>, batch: number)
   const acts: Float64Array[] = [Float64Array.from(x)];
   for (const layer of layers) {
     const input = acts[acts.length - 1];
-    if (layer.kind === 'linear') {
-      acts.push(linearForward(input, layer.weight, layer.bias, batch, layer.inF, layer.outF));
-    } else {
-      acts.push(input.map((z) => activate(layer.kind as RefActivation, z, layer.slope)));
-    }
+    if (layer.kind === 'linear') acts.push(linearForward(input, layer.weight, layer.bias, batch, layer.inF, layer.outF));
+    else acts.push(activate(layer.act, input, input.length / batch));
   }
   return acts;
 }
@@ -64,7 +225,7 @@ export interface RefGrads {
 
 /** Backpropagation by the chain rule: ∂L/∂z = σ'(z)·Σ w·∂L/∂z_next; ∂L/∂w = x·∂L/∂z. */
 export function backward(layers: RefLayer[], acts: Float64Array[], gradOut: ArrayLike<number>, batch: number): RefGrads {
-  let grad = Float64Array.from(gradOut);
+  let grad: Float64Array = Float64Array.from(gradOut);
   const weight: (Float64Array | null)[] = layers.map(() => null);
   const bias: (Float64Array | null)[] = layers.map(() => null);
   for (let k = layers.length - 1; k >= 0; k--) {
@@ -89,7 +250,7 @@ export function backward(layers: RefLayer[], acts: Float64Array[], gradOut: Arra
       bias[k] = layer.bias ? gb : null;
       grad = gx;
     } else {
-      grad = grad.map((g, i) => g * activationDerivative(layer.kind as RefActivation, input[i], layer.slope));
+      grad = activationBackward(layer.act, input, grad, input.length / batch);
     }
   }
   return { weight, bias, input: grad };
@@ -157,7 +318,13 @@ export function softmaxRows(z: ArrayLike<number>, rows: number, width: number): 
 }
 
 /** The target distribution q of cross-entropy: one-hot or given probabilities, smoothed by ε. */
-export function smoothedTargets(target: ArrayLike<number>, byIndex: boolean, rows: number, width: number, smoothing: number): Float64Array {
+export function smoothedTargets(
+  target: ArrayLike<number>,
+  byIndex: boolean,
+  rows: number,
+  width: number,
+  smoothing: number,
+): Float64Array {
   const q = new Float64Array(rows * width);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < width; c++) {
@@ -207,4 +374,115 @@ export function bceWithLogits(z: ArrayLike<number>, t: ArrayLike<number>, reduct
     grad[i] = (1 / (1 + Math.exp(-z[i])) - t[i]) * scale;
   }
   return { loss: loss * scale, grad };
+}
+
+// ---- losses by registry type ----
+
+export interface LossRef {
+  loss: number;
+  grad: Float64Array;
+}
+/** How a loss's target is given: one class index per row, or values shaped like the prediction. */
+export type TargetForm = 'classes' | 'values';
+type LossFn = (
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  rows: number,
+  width: number,
+  o: Options,
+  form: TargetForm,
+) => LossRef;
+
+/** An element-wise loss of d = pred − target, reduced over all elements. */
+function elementLoss(value: (d: number) => number, slope: (d: number) => number): LossFn {
+  return (pred, target, _rows, _width, o) => {
+    const scale = o.reduction === 'mean' ? 1 / pred.length : 1;
+    let loss = 0;
+    const grad = new Float64Array(pred.length);
+    for (let i = 0; i < pred.length; i++) {
+      const d = pred[i] - target[i];
+      loss += value(d);
+      grad[i] = slope(d) * scale;
+    }
+    return { loss: loss * scale, grad };
+  };
+}
+
+const sign = (d: number) => (d > 0 ? 1 : d < 0 ? -1 : 0);
+
+/** Cross-entropy (logSoftmax first) or NLL (log-probabilities given) as torch.nn defines them:
+ *  per row −Σ_c a_c·logp_c with a_c = (1 − ε)·w_y·[c = y] + ε/C·w_c for a label y (rows with ignoreIndex add
+ *  nothing), or a_c = w_c·((1 − ε)·t_c + ε/C) for probabilities; 'mean' divides by Σ w_y over the counted
+ *  rows for labels, by the rows for probabilities. */
+function classLoss(logSoftmaxFirst: boolean): LossFn {
+  return (pred, target, rows, width, o, form) => {
+    const weights = o.weight as ArrayLike<number> | undefined;
+    const w = (c: number) => (weights ? weights[c] : 1);
+    const eps = logSoftmaxFirst ? ((o.labelSmoothing as number) ?? 0) : 0;
+    let total = 0,
+      count = 0;
+    const coefficients = new Float64Array(rows * width);
+    const logp = new Float64Array(rows * width);
+    for (let r = 0; r < rows; r++) {
+      const z = Array.from(pred).slice(r * width, (r + 1) * width);
+      const top = Math.max(...z);
+      const lse = logSoftmaxFirst ? top + Math.log(z.reduce((sum, v) => sum + Math.exp(v - top), 0)) : 0;
+      for (let c = 0; c < width; c++) logp[r * width + c] = z[c] - lse;
+      if (form === 'classes') {
+        const y = target[r];
+        if (y === o.ignoreIndex) continue;
+        count += w(y);
+        for (let c = 0; c < width; c++) coefficients[r * width + c] = (c === y ? (1 - eps) * w(y) : 0) + (eps / width) * w(c);
+      } else {
+        count += 1;
+        for (let c = 0; c < width; c++) coefficients[r * width + c] = w(c) * ((1 - eps) * target[r * width + c] + eps / width);
+      }
+    }
+    const scale = o.reduction === 'mean' ? 1 / count : 1;
+    const grad = new Float64Array(rows * width);
+    for (let r = 0; r < rows; r++) {
+      let mass = 0;
+      for (let c = 0; c < width; c++) mass += coefficients[r * width + c];
+      for (let c = 0; c < width; c++) {
+        const i = r * width + c;
+        total -= coefficients[i] * logp[i];
+        grad[i] = (logSoftmaxFirst ? Math.exp(logp[i]) * mass - coefficients[i] : -coefficients[i]) * scale;
+      }
+    }
+    return { loss: total * scale, grad };
+  };
+}
+
+/** Float64 definitions of every loss of the registry, by type. */
+export const LOSSES: Record<string, LossFn> = {
+  MSELoss: elementLoss(
+    (d) => d * d,
+    (d) => 2 * d,
+  ),
+  L1Loss: elementLoss(Math.abs, sign),
+  SmoothL1Loss: (pred, target, rows, width, o, form) => {
+    const b = o.beta as number;
+    if (b === 0) return LOSSES.L1Loss(pred, target, rows, width, o, form);
+    return elementLoss(
+      (d) => (Math.abs(d) < b ? (0.5 * d * d) / b : Math.abs(d) - 0.5 * b),
+      (d) => (Math.abs(d) < b ? d / b : sign(d)),
+    )(pred, target, rows, width, o, form);
+  },
+  HuberLoss: (pred, target, rows, width, o, form) => {
+    const delta = o.delta as number;
+    return elementLoss(
+      (d) => (Math.abs(d) < delta ? 0.5 * d * d : delta * (Math.abs(d) - 0.5 * delta)),
+      (d) => (Math.abs(d) < delta ? d : delta * sign(d)),
+    )(pred, target, rows, width, o, form);
+  },
+  CrossEntropyLoss: classLoss(true),
+  NLLLoss: classLoss(false),
+  BCELoss: (pred, target, _rows, _width, o) => bce(pred, target, o.reduction as 'mean' | 'sum'),
+  BCEWithLogitsLoss: (pred, target, _rows, _width, o) => bceWithLogits(pred, target, o.reduction as 'mean' | 'sum'),
+};
+
+export function lossRef(type: string): LossFn {
+  const fn = LOSSES[type];
+  if (!fn) throw new Error(`test/reference.ts has no float64 reference for the loss ${type}: add one`);
+  return fn;
 }

@@ -23,7 +23,9 @@ const seedExperiment = (simd: string) => `
   console.log(JSON.stringify({ losses }));`;
 
 function run(simd: string, flags: string[] = []) {
-  return JSON.parse(execFileSync(process.execPath, [...flags, '--input-type=module', '-e', seedExperiment(simd)], { encoding: 'utf8' }).trim());
+  return JSON.parse(
+    execFileSync(process.execPath, [...flags, '--input-type=module', '-e', seedExperiment(simd)], { encoding: 'utf8' }).trim(),
+  );
 }
 
 describe("init({ simd: 'relaxed' })", () => {

@@ -5,17 +5,31 @@ import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  Adam, BackpropError, Linear, MSELoss, Network, Relu, SGD, Tanh, init, memoryStats,
+  Adam,
+  BackpropError,
+  Linear,
+  MSELoss,
+  Network,
+  Relu,
+  SGD,
+  Tanh,
+  createTrainer,
+  init,
+  memoryStats,
+  type Optimizer,
 } from '../src/index';
+import { optimizerClass, optimizerTypes } from './kinds';
 import * as ref from './reference';
-import { referenceOf } from './network-helpers';
+import { referenceOf } from './kinds';
 import { nodeDigest } from './determinism';
 
 await init();
 
-const IN = 3, OUT = 2;
+const IN = 3,
+  OUT = 2;
 const finite = fc.float({ min: -4, max: 4, noNaN: true, noDefaultInfinity: true });
-const rowsOf = (width: number) => fc.integer({ min: 1, max: 5 }).chain((batch) => fc.array(finite, { minLength: batch * width, maxLength: batch * width }));
+const rowsOf = (width: number) =>
+  fc.integer({ min: 1, max: 5 }).chain((batch) => fc.array(finite, { minLength: batch * width, maxLength: batch * width }));
 
 type Op =
   | { kind: 'train'; x: number[]; y: number[] }
@@ -26,23 +40,36 @@ type Op =
   | { kind: 'bad'; call: number; value: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  rowsOf(IN).chain((x) => fc.array(finite, { minLength: (x.length / IN) * OUT, maxLength: (x.length / IN) * OUT }).map((y) => ({ kind: 'train' as const, x, y }))),
+  rowsOf(IN).chain((x) =>
+    fc
+      .array(finite, { minLength: (x.length / IN) * OUT, maxLength: (x.length / IN) * OUT })
+      .map((y) => ({ kind: 'train' as const, x, y })),
+  ),
   rowsOf(IN).map((x) => ({ kind: 'forward' as const, x })),
   fc.constant({ kind: 'zeroGrad' as const }),
   fc.constant({ kind: 'step' as const }),
   fc.double({ min: 1e-4, max: 0.2, noNaN: true }).map((lr) => ({ kind: 'setLr' as const, lr })),
-  fc.record({ kind: fc.constant('bad' as const), call: fc.integer({ min: 0, max: 9 }), value: fc.constantFrom(NaN, Infinity, -Infinity, 1e39) }),
+  fc.record({
+    kind: fc.constant('bad' as const),
+    call: fc.integer({ min: 0, max: 9 }),
+    value: fc.constantFrom(NaN, Infinity, -Infinity, 1e39),
+  }),
 );
 
 /** Every byte that training can change. */
 function stateBytes(net: Network, opt: SGD): number[] {
-  return [...net.parameters().flatMap((p) => [...p.data, ...p.grad]), opt.stepCount, ...opt.stateBuffers().flatMap((b) => [...b])];
+  return [
+    ...net.parameters().flatMap((p) => [...p.data, ...p.grad]),
+    opt.stepCount,
+    ...opt.stateBuffers().flatMap((b) => [...b]),
+  ];
 }
 
 /** Bad calls: each must throw our error and change nothing. */
 function badCall(net: Network, opt: SGD, call: number, value: number): () => unknown {
   const mse = new MSELoss();
-  const x = [0.5, value, 1], y = [1, 2];
+  const x = [0.5, value, 1],
+    y = [1, 2];
   return [
     () => net.trainStep(x, y, mse, opt),
     () => net.trainStep([0.5, 1, 1], [value, 2], mse, opt),
@@ -50,7 +77,9 @@ function badCall(net: Network, opt: SGD, call: number, value: number): () => unk
     () => net.trainStep([0.5, 1, 1, 2, 3, 4], y, mse, opt),
     () => net.forward(x),
     () => net.trainStep([['a', 1, 2]] as never, y, mse, opt),
-    () => { opt.lr = Number.isFinite(value) ? -value : value; },
+    () => {
+      opt.lr = Number.isFinite(value) ? -value : value;
+    },
     () => net.trainStep([0.5, 1, 1], y, {} as never, opt),
     () => net.fit([0.5, 1, 1], [value, 1], { loss: mse, optimizer: opt }),
     () => net.loadWeights(new Uint8Array([1, 2, 3])),
@@ -75,12 +104,13 @@ describe('random API call sequences against a float64 model', () => {
             const before = params.map((p) => ({ data: Float64Array.from(p.data), grad: Float64Array.from(p.grad) }));
             const buffers = opt.stateBuffers().map((b) => Float64Array.from(b));
             /** torch.optim.SGD's update (dampening 0) from the state before the call, in float64. */
-            const applySgd = (grads: Float64Array[]) => before.map((b, k) => {
-              const g = grads[k].map((v, i) => v + options.weightDecay * b.data[i]);
-              if (!options.momentum) return b.data.map((p, i) => p - lr * g[i]);
-              const buf = opt.stepCount === 0 ? g : buffers[k].map((m, i) => options.momentum * m + g[i]);
-              return b.data.map((p, i) => p - lr * buf[i]);
-            });
+            const applySgd = (grads: Float64Array[]) =>
+              before.map((b, k) => {
+                const g = grads[k].map((v, i) => v + options.weightDecay * b.data[i]);
+                if (!options.momentum) return b.data.map((p, i) => p - lr * g[i]);
+                const buf = opt.stepCount === 0 ? g : buffers[k].map((m, i) => options.momentum * m + g[i]);
+                return b.data.map((p, i) => p - lr * buf[i]);
+              });
             const expectClose = (actual: Float32Array[], expected: Float64Array[]) => {
               actual.forEach((a, k) => expect(ref.maxRelativeError(a, expected[k], 1e-2)).toBeLessThan(1e-4));
             };
@@ -93,12 +123,21 @@ describe('random API call sequences against a float64 model', () => {
               const expected = applySgd(flatGrads);
               const loss = net.trainStep(op.x, op.y, new MSELoss(), opt);
               expect(Math.abs(loss - ref.mse(acts.at(-1)!, op.y))).toBeLessThan(1e-4 * Math.max(1, loss));
-              expectClose(net.parameters().map((p) => p.data), expected);
-              expectClose(net.parameters().map((p) => p.grad), flatGrads);
+              expectClose(
+                net.parameters().map((p) => p.data),
+                expected,
+              );
+              expectClose(
+                net.parameters().map((p) => p.grad),
+                flatGrads,
+              );
             } else if (op.kind === 'step') {
               const expected = applySgd(before.map((b) => b.grad));
               opt.step();
-              expectClose(net.parameters().map((p) => p.data), expected);
+              expectClose(
+                net.parameters().map((p) => p.data),
+                expected,
+              );
             } else if (op.kind === 'forward') {
               const out = net.forward(op.x);
               expect(ref.maxRelativeError(out, ref.forward(referenceOf(net), op.x, op.x.length / IN).at(-1)!)).toBeLessThan(1e-5);
@@ -135,12 +174,178 @@ describe('random API call sequences against a float64 model', () => {
   });
 });
 
+// ---- lifecycles: objects created and disposed in random orders, oversized requests, calls on the dead ----
+
+type LifeOp =
+  | { kind: 'newLinear'; inF: number; outF: number; huge: boolean }
+  | { kind: 'newNetwork'; pick: number; width: number }
+  | { kind: 'newOptimizer'; pick: number; type: number }
+  | { kind: 'train'; pick: number; rows: number; huge: boolean }
+  | { kind: 'disposeLayer'; pick: number }
+  | { kind: 'disposeNetwork'; pick: number }
+  | { kind: 'disposeOptimizer'; pick: number }
+  | { kind: 'trainer'; pick: number };
+
+const lifeOpArb: fc.Arbitrary<LifeOp> = fc.oneof(
+  fc.record({
+    kind: fc.constant('newLinear' as const),
+    inF: fc.integer({ min: 1, max: 6 }),
+    outF: fc.integer({ min: 1, max: 6 }),
+    huge: fc.boolean(),
+  }),
+  fc.record({ kind: fc.constant('newNetwork' as const), pick: fc.nat(), width: fc.integer({ min: 1, max: 6 }) }),
+  fc.record({ kind: fc.constant('newOptimizer' as const), pick: fc.nat(), type: fc.nat() }),
+  fc.record({ kind: fc.constant('train' as const), pick: fc.nat(), rows: fc.integer({ min: 1, max: 5 }), huge: fc.boolean() }),
+  fc.record({ kind: fc.constant('disposeLayer' as const), pick: fc.nat() }),
+  fc.record({ kind: fc.constant('disposeNetwork' as const), pick: fc.nat() }),
+  fc.record({ kind: fc.constant('disposeOptimizer' as const), pick: fc.nat() }),
+  fc.record({ kind: fc.constant('trainer' as const), pick: fc.nat() }).filter((op) => op.pick % 10 === 0), // rare: a worker each
+);
+
+/** The outcome a call must have: 'ok', or the code of the BackpropError it must throw. */
+async function outcome(call: () => unknown): Promise<string> {
+  try {
+    await call();
+    return 'ok';
+  } catch (error) {
+    if (!(error instanceof BackpropError)) throw error;
+    return error.code;
+  }
+}
+
+describe('random lifecycles: a surviving network never changes because of another object, and memory stays bounded', () => {
+  it('300 sequences of creating, training and disposing layers, networks, optimizers and trainers', async () => {
+    const probe = Float32Array.from({ length: 6 }, (_, i) => Math.sin(i));
+    const survivor = new Network([new Linear(3, 5), new Tanh(), new Linear(5, 2)], { seed: 9 });
+    const survivorOpt = new Adam(survivor.parameters(), { lr: 0.01 });
+    const expectedOut = Array.from(survivor.forward(probe));
+    const expectedWeights = survivor.parameters().map((p) => Array.from(p.data));
+    const baseline = memoryStats();
+    let counts = { ops: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.array(lifeOpArb, { minLength: 1, maxLength: 20 }), async (ops) => {
+        const layers: { layer: Linear; network: Network | null }[] = [];
+        const networks: Network[] = [];
+        const optimizers: { opt: Optimizer; network: Network }[] = [];
+        const nth = <T>(items: T[], k: number) => (items.length ? items[k % items.length] : undefined);
+        for (const op of ops) {
+          counts.ops++;
+          let expected = 'ok';
+          let call: () => unknown;
+          switch (op.kind) {
+            case 'newLinear':
+              if (op.huge) expected = 'OUT_OF_MEMORY';
+              call = () => layers.push({ layer: op.huge ? new Linear(65536, 8192) : new Linear(op.inF, op.outF), network: null });
+              break;
+            case 'newNetwork': {
+              const free = layers.filter((l) => l.network === null && !l.layer.disposed);
+              const entry = nth(free, op.pick);
+              const first = entry?.layer ?? new Linear(op.width, op.width);
+              call = () => {
+                const net = new Network([first, new Relu(), new Linear(first.outFeatures, 2)]);
+                networks.push(net);
+                if (entry) entry.network = net;
+              };
+              break;
+            }
+            case 'newOptimizer': {
+              const net = nth(networks, op.pick);
+              if (!net) continue;
+              if (net.disposed) expected = 'DISPOSED';
+              const type = optimizerTypes[op.type % optimizerTypes.length];
+              call = () => optimizers.push({ opt: new (optimizerClass(type))(net.parameters(), { lr: 0.01 }), network: net });
+              break;
+            }
+            case 'train': {
+              const entry = nth(optimizers, op.pick);
+              if (!entry) continue;
+              const { opt, network } = entry;
+              if (network.disposed || opt.disposed) expected = 'DISPOSED';
+              else if (op.huge && network.inFeatures * 70000 * 4 > 2 ** 30) expected = 'OUT_OF_MEMORY';
+              const rows = op.huge ? 70000 : op.rows;
+              if (op.huge && expected === 'ok') continue; // a narrow network takes 70,000 rows: too slow to be worth it
+              call = () =>
+                network.trainStep(
+                  new Float32Array(rows * network.inFeatures).fill(0.5),
+                  new Float32Array(rows * 2),
+                  new MSELoss(),
+                  opt,
+                );
+              break;
+            }
+            case 'disposeLayer': {
+              const entry = nth(layers, op.pick);
+              if (!entry) continue;
+              if (entry.network && !entry.network.disposed) expected = 'BAD_STATE';
+              call = () => entry.layer.dispose();
+              break;
+            }
+            case 'disposeNetwork': {
+              const net = nth(networks, op.pick);
+              if (!net) continue;
+              call = () => net.dispose();
+              break;
+            }
+            case 'disposeOptimizer': {
+              const entry = nth(optimizers, op.pick);
+              if (!entry) continue;
+              call = () => entry.opt.dispose();
+              break;
+            }
+            case 'trainer': {
+              const net = nth(networks, op.pick);
+              if (!net) continue;
+              if (net.disposed) expected = 'DISPOSED';
+              call = async () => {
+                const trainer = createTrainer(net);
+                try {
+                  await trainer.fit(new Float32Array(4 * net.inFeatures), new Float32Array(8), {
+                    loss: { type: 'MSELoss' },
+                    optimizer: { type: 'SGD', lr: 0.01 },
+                    epochs: 1,
+                  });
+                } finally {
+                  trainer.terminate();
+                }
+              };
+              break;
+            }
+          }
+          const result = await outcome(call);
+          if (result !== 'ok') counts.refused++;
+          expect(result, JSON.stringify(op)).toBe(expected);
+          // whatever happened to the others, the survivor computes as it did
+          expect(Array.from(survivor.predict(probe))).toEqual(expectedOut);
+        }
+        // optimizers of disposed networks went with them
+        for (const { opt, network } of optimizers) if (network.disposed) expect(opt.disposed).toBe(true);
+        networks.forEach((n) => n.dispose());
+        layers.forEach((l) => {
+          if (!l.network) l.layer.dispose();
+        });
+        optimizers.forEach((o) => o.opt.dispose());
+        const now = memoryStats();
+        expect(now.liveObjects).toBeLessThanOrEqual(baseline.liveObjects + 1); // the staging area may have grown into one more block
+      }),
+      { numRuns: 300, seed: 20261124 },
+    );
+    expect(survivor.parameters().map((p) => Array.from(p.data))).toEqual(expectedWeights);
+    console.log(
+      `lifecycles: 300 sequences, ${counts.ops} operations, ${counts.refused} refused; memory ${baseline.wasmBytes} → ${memoryStats().wasmBytes} bytes`,
+    );
+    counts = { ops: 0, refused: 0 };
+    survivor.dispose();
+    expect(survivorOpt.disposed).toBe(true);
+  }, 120_000);
+});
+
 describe('memory stays flat', () => {
   it('100,000 trainSteps', () => {
     const net = new Network([new Linear(1, 10), new Relu(), new Linear(10, 1)], { seed: 3 });
     const opt = new Adam(net.parameters(), { lr: 1e-4 });
     const mse = new MSELoss();
-    const x = Float32Array.from({ length: 32 }, (_, i) => i / 32), y = x.map((v) => 2 * v);
+    const x = Float32Array.from({ length: 32 }, (_, i) => i / 32),
+      y = x.map((v) => 2 * v);
     for (let i = 0; i < 100; i++) net.trainStep(x, y, mse, opt);
     const warm = memoryStats();
     for (let i = 0; i < 100_000; i++) net.trainStep(x, y, mse, opt);
@@ -175,9 +380,15 @@ describe('memory stays flat', () => {
         net.forward(new Float32Array(64 * 4));
       }
     };
+    const collect = async () => {
+      // a WeakRef (optimizers are weakly held by their layers) keeps its target until the current job ends
+      for (let round = 0; round < 3; round++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
     forget(1); // the scratch area grows once to its working size
-    gc();
-    await new Promise((r) => setTimeout(r, 10));
+    await collect();
     const start = memoryStats();
     forget(200);
     expect(memoryStats().liveObjects).toBeGreaterThan(start.liveObjects + 500);
@@ -195,7 +406,8 @@ describe('fuzzed network JSON', () => {
     const text = JSON.stringify(new Network([new Linear(2, 3), new Relu(), new Linear(3, 1)], { seed: 2 }));
     const random = ref.testRandom(5);
     const start = memoryStats();
-    let loaded = 0, rejected = 0;
+    let loaded = 0,
+      rejected = 0;
     for (let trial = 0; trial < 2000; trial++) {
       const chars = [...text];
       const edits = 1 + Math.floor(random() * 3);
@@ -221,7 +433,12 @@ describe('fuzzed network JSON', () => {
 
   it('huge sizes in a small file are refused before anything is allocated', () => {
     const start = memoryStats();
-    const json = { format: 'backprop-wasm', version: 1, layers: [{ type: 'Linear', inFeatures: 1 << 24, outFeatures: 1 << 24, bias: true }], parameters: {} };
+    const json = {
+      format: 'backprop-wasm',
+      version: 1,
+      layers: [{ type: 'Linear', inFeatures: 1 << 24, outFeatures: 1 << 24, bias: true }],
+      parameters: {},
+    };
     expect(() => Network.fromJSON(json as never)).toThrow(/no tensor "0.weight"/);
     expect(memoryStats()).toEqual(start);
   });

@@ -8,7 +8,7 @@ import { Linear, MSELoss, Network, Relu, SGD, init } from '../src/index';
 // @ts-expect-error: a plain JS module of the examples
 import { makeRegressionLikeSklearn } from '../examples/sklearn-regression.mjs';
 import * as ref from './reference';
-import { referenceOf } from './network-helpers';
+import { referenceOf } from './kinds';
 
 await init();
 const { x, y } = makeRegressionLikeSklearn({ samples: 100, noise: 10, randomState: 3 });
@@ -22,8 +22,12 @@ function referenceTraining(layers: ref.RefLayer[], steps: number, lr: number): n
     const grads = ref.backward(layers, acts, ref.mseGrad(acts.at(-1)!, y), 100);
     layers.forEach((layer, k) => {
       if (layer.kind !== 'linear') return;
-      layer.weight.forEach((w, i) => { layer.weight[i] = w - lr * grads.weight[k]![i]; });
-      layer.bias?.forEach((b, i) => { layer.bias![i] = b - lr * grads.bias[k]![i]; });
+      layer.weight.forEach((w, i) => {
+        layer.weight[i] = w - lr * grads.weight[k]![i];
+      });
+      layer.bias?.forEach((b, i) => {
+        layer.bias![i] = b - lr * grads.bias[k]![i];
+      });
     });
   }
   return losses;

@@ -2,15 +2,38 @@
 // files written the way PyTorch writes them, checkpoints, and corrupt files.
 import { describe, expect, it } from 'vitest';
 import {
-  Adam, BackpropError, CrossEntropyLoss, LeakyRelu, Linear, MSELoss, Network, Relu, SGD, Sigmoid, Softmax, Tanh, init,
+  Adam,
+  BackpropError,
+  CrossEntropyLoss,
+  LeakyRelu,
+  Linear,
+  MSELoss,
+  Network,
+  Relu,
+  SGD,
+  Sigmoid,
+  Softmax,
+  Tanh,
+  init,
 } from '../src/index';
 import * as ref from './reference';
 
 await init();
 
-const build = (seed = 1) => new Network([
-  new Linear(3, 5), new Relu(), new Linear(5, 4, { bias: false }), new LeakyRelu(0.2), new Linear(4, 4), new Tanh(), new Linear(4, 2), new Sigmoid(),
-], { seed });
+const build = (seed = 1) =>
+  new Network(
+    [
+      new Linear(3, 5),
+      new Relu(),
+      new Linear(5, 4, { bias: false }),
+      new LeakyRelu(0.2),
+      new Linear(4, 4),
+      new Tanh(),
+      new Linear(4, 2),
+      new Sigmoid(),
+    ],
+    { seed },
+  );
 const weights = (net: Network) => net.parameters().map((p) => Array.from(p.data));
 const x = ref.randomArray(ref.testRandom(3), 6 * 3);
 
@@ -27,7 +50,10 @@ function safetensorsFile(tensors: [string, string, number[], Uint8Array][], meta
   new DataView(file.buffer).setBigUint64(0, BigInt(json.length), true);
   file.set(json, 8);
   let at = 8 + json.length;
-  for (const [, , , bytes] of tensors) { file.set(bytes, at); at += bytes.length; }
+  for (const [, , , bytes] of tensors) {
+    file.set(bytes, at);
+    at += bytes.length;
+  }
   return file;
 }
 
@@ -38,7 +64,11 @@ function encode(values: ArrayLike<number>, dtype: 'F32' | 'F64' | 'BF16'): Uint8
   for (let i = 0; i < values.length; i++) {
     if (dtype === 'F32') view.setFloat32(i * 4, values[i], true);
     else if (dtype === 'F64') view.setFloat64(i * 8, values[i], true);
-    else { const f = new DataView(new ArrayBuffer(4)); f.setFloat32(0, values[i]); view.setUint16(i * 2, f.getUint32(0) >>> 16, true); }
+    else {
+      const f = new DataView(new ArrayBuffer(4));
+      f.setFloat32(0, values[i]);
+      view.setUint16(i * 2, f.getUint32(0) >>> 16, true);
+    }
   }
   return out;
 }
@@ -96,7 +126,10 @@ describe('the safetensors layout', () => {
 
   it('loads weights from a file written as PyTorch writes a state_dict (no metadata; F32, F64, BF16)', () => {
     const net = new Network([new Linear(2, 3), new Relu(), new Linear(3, 1)]);
-    const w0 = [0.5, -1, 2, 0.25, -0.75, 1.5], b0 = [0.125, 0, -0.5], w2 = [1, -2, 0.5], b2 = [3];
+    const w0 = [0.5, -1, 2, 0.25, -0.75, 1.5],
+      b0 = [0.125, 0, -0.5],
+      w2 = [1, -2, 0.5],
+      b2 = [3];
     const file = safetensorsFile([
       ['0.bias', 'F64', [3], encode(b0, 'F64')],
       ['0.weight', 'F32', [3, 2], encode(w0, 'F32')],
@@ -144,7 +177,11 @@ describe('corrupt files', () => {
 
   function expectCorrupt(bytes: unknown, message: RegExp) {
     let error: unknown;
-    try { Network.load(bytes as Uint8Array); } catch (e) { error = e; }
+    try {
+      Network.load(bytes as Uint8Array);
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(BackpropError);
     expect((error as Error).message).toMatch(message);
   }
@@ -152,7 +189,11 @@ describe('corrupt files', () => {
   it('every truncation of a file gets a clear error', () => {
     for (let length = 0; length < good.length; length += 1 + Math.floor(length / 50)) {
       let error: unknown;
-      try { Network.load(good.subarray(0, length)); } catch (e) { error = e; }
+      try {
+        Network.load(good.subarray(0, length));
+      } catch (e) {
+        error = e;
+      }
       expect(error).toBeInstanceOf(BackpropError);
       expect((error as BackpropError).code).toBe('CORRUPT_FILE');
     }
@@ -173,25 +214,56 @@ describe('corrupt files', () => {
     new DataView(huge.buffer).setBigUint64(0, 1n << 40n, true);
     expectCorrupt(huge, /header claims/);
     const notJson = good.slice();
-    notJson[9] = 0x7b; notJson[10] = 0x7b;
+    notJson[9] = 0x7b;
+    notJson[10] = 0x7b;
     expectCorrupt(notJson, /not valid UTF-8 JSON/);
     expectCorrupt(header({ a: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }), /dtype "?I64|dtype the string "I64"/);
     expectCorrupt(header({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }), /does not hold 3 F32 values/);
-    expectCorrupt(header({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }), /without gaps or overlaps/);
-    expectCorrupt(header({ __metadata__: { format: 1 }, a: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }), /metadata values are strings/);
-    const nan = safetensorsFile([['0.weight', 'F32', [1, 1], encode([NaN], 'F32')], ['0.bias', 'F32', [1], encode([0], 'F32')]],
-      { format: 'backprop-wasm', layers: JSON.stringify([{ type: 'Linear', inFeatures: 1, outFeatures: 1, bias: true }]) });
+    expectCorrupt(
+      header({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }),
+      /without gaps or overlaps/,
+    );
+    expectCorrupt(
+      header({ __metadata__: { format: 1 }, a: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }),
+      /metadata values are strings/,
+    );
+    const nan = safetensorsFile(
+      [
+        ['0.weight', 'F32', [1, 1], encode([NaN], 'F32')],
+        ['0.bias', 'F32', [1], encode([0], 'F32')],
+      ],
+      { format: 'backprop-wasm', layers: JSON.stringify([{ type: 'Linear', inFeatures: 1, outFeatures: 1, bias: true }]) },
+    );
     expectCorrupt(nan, /finite numbers in 0\.weight, got NaN/);
-    const unchained = safetensorsFile([['0.weight', 'F32', [1, 1], encode([1], 'F32')], ['1.weight', 'F32', [1, 2], encode([1, 1], 'F32')]],
-      { format: 'backprop-wasm', layers: JSON.stringify([{ type: 'Linear', inFeatures: 1, outFeatures: 1, bias: false }, { type: 'Linear', inFeatures: 2, outFeatures: 1, bias: false }]) });
+    const unchained = safetensorsFile(
+      [
+        ['0.weight', 'F32', [1, 1], encode([1], 'F32')],
+        ['1.weight', 'F32', [1, 2], encode([1, 1], 'F32')],
+      ],
+      {
+        format: 'backprop-wasm',
+        layers: JSON.stringify([
+          { type: 'Linear', inFeatures: 1, outFeatures: 1, bias: false },
+          { type: 'Linear', inFeatures: 2, outFeatures: 1, bias: false },
+        ]),
+      },
+    );
     expectCorrupt(unchained, /do not form a network.*expects 2 inputs/);
-    expectCorrupt(safetensorsFile([], { format: 'backprop-wasm', layers: '[{"type":"Conv2d"}]' }), /unknown type the string "Conv2d"/);
+    expectCorrupt(safetensorsFile([], { format: 'backprop-wasm', layers: '[{"type":"Conv2d"}]' }), /unknown type "Conv2d"/);
   });
 
   it('loadWeights with a mismatching file leaves the weights unchanged', () => {
     const net = build(7);
     const before = weights(net);
-    const other = new Network([new Linear(3, 5), new Relu(), new Linear(5, 4, { bias: false }), new LeakyRelu(), new Linear(4, 4), new Tanh(), new Linear(4, 3)]).save();
+    const other = new Network([
+      new Linear(3, 5),
+      new Relu(),
+      new Linear(5, 4, { bias: false }),
+      new LeakyRelu(),
+      new Linear(4, 4),
+      new Tanh(),
+      new Linear(4, 3),
+    ]).save();
     expect(() => net.loadWeights(other)).toThrow(/"6\.weight" has shape \[3,4\], expected \[2,4\]/);
     expect(() => net.loadWeights(new Network([new Linear(3, 5)]).save())).toThrow(/no tensor "2\.weight"/);
     expect(weights(net)).toEqual(before);
@@ -199,7 +271,8 @@ describe('corrupt files', () => {
 
   it('random byte mutations never crash, hang or load garbage silently (500 seeded mutants)', () => {
     const random = ref.testRandom(77);
-    let loaded = 0, rejected = 0;
+    let loaded = 0,
+      rejected = 0;
     for (let trial = 0; trial < 500; trial++) {
       const mutant = good.slice();
       const flips = 1 + Math.floor(random() * 4);
@@ -222,7 +295,9 @@ describe('corrupt files', () => {
     const json = build().toJSON();
     expect(() => Network.fromJSON('{')).toThrow(/does not parse/);
     expect(() => Network.fromJSON({ ...json, format: 'keras' } as never)).toThrow(/expected format/);
-    expect(() => Network.fromJSON({ ...json, parameters: { ...json.parameters, '0.bias': { shape: [5], data: [1, 2] } } })).toThrow(/needs 5 numbers/);
+    expect(() =>
+      Network.fromJSON({ ...json, parameters: { ...json.parameters, '0.bias': { shape: [5], data: [1, 2] } } }),
+    ).toThrow(/needs 5 numbers/);
     expect(() => Network.fromJSON({ ...json, layers: [] })).toThrow(/non-empty array of layers/);
   });
 });
@@ -230,6 +305,13 @@ describe('corrupt files', () => {
 it('a trained classifier evaluates the same after a save/load round trip', async () => {
   const net = new Network([new Linear(3, 6), new Relu(), new Linear(6, 3)], { seed: 11 });
   const labels = Int32Array.from({ length: 6 }, (_, i) => i % 3);
-  await net.fit(x, labels, { loss: new CrossEntropyLoss(), optimizer: new SGD(net.parameters(), { lr: 0.1 }), epochs: 5, batchSize: 2 });
-  expect(Network.load(net.save()).evaluate(x, labels, new CrossEntropyLoss())).toEqual(net.evaluate(x, labels, new CrossEntropyLoss()));
+  await net.fit(x, labels, {
+    loss: new CrossEntropyLoss(),
+    optimizer: new SGD(net.parameters(), { lr: 0.1 }),
+    epochs: 5,
+    batchSize: 2,
+  });
+  expect(Network.load(net.save()).evaluate(x, labels, new CrossEntropyLoss())).toEqual(
+    net.evaluate(x, labels, new CrossEntropyLoss()),
+  );
 });

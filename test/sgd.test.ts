@@ -6,7 +6,13 @@ import * as ref from './reference';
 await init();
 const f = Math.fround;
 
-interface Options { lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number }
+interface Options {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
 
 /** torch.optim.SGD's step for one parameter in float32; Python-float scalars are rounded to float32 where
  *  they meet a tensor (1 − dampening is formed in float64 first, as in Python). */
@@ -64,7 +70,9 @@ describe('SGD matches torch.optim.SGD', () => {
     sgd.lr = 0.5;
     sgd.step();
     expect(Array.from(w.data)).toEqual(Array.from(before, (v) => f(v - 0.5)));
-    expect(() => { sgd.lr = -1; }).toThrow(/lr/);
+    expect(() => {
+      sgd.lr = -1;
+    }).toThrow(/lr/);
     expect(sgd.lr).toBe(0.5);
     net.dispose();
   });
@@ -82,8 +90,7 @@ describe('SGD matches torch.optim.SGD', () => {
     const net = new Network([new Linear(2, 1)]);
     const params = net.parameters();
     const bad: [object, RegExp][] = [
-      [{ lr: 0 }, /lr.*> 0.*got 0/],
-      [{ lr: -0.1 }, /lr.*got -0.1/],
+      [{ lr: -0.1 }, /lr.*≥ 0.*got -0.1/],
       [{ lr: NaN }, /lr.*got NaN/],
       [{ lr: Infinity }, /lr.*got Infinity/],
       [{ lr: '0.1' }, /lr.*got the string "0.1"/],
@@ -103,5 +110,19 @@ describe('SGD matches torch.optim.SGD', () => {
     expect(() => new SGD([{ data: new Float32Array(2) }] as never, { lr: 0.1 })).toThrow(/Parameter/);
     net.dispose();
     expect(() => new SGD(params, { lr: 0.1 })).toThrow(/disposed/);
+  });
+
+  it('takes a learning rate of 0, as torch (a schedule may end there): the step leaves the weights', () => {
+    const net = new Network([new Linear(3, 2)], { seed: 4 });
+    const sgd = new SGD(net.parameters(), { lr: 0, momentum: 0.9 });
+    const before = net.parameters().map((p) => Array.from(p.data));
+    net.parameters().forEach((p) => p.grad.fill(3));
+    sgd.step();
+    expect(net.parameters().map((p) => Array.from(p.data))).toEqual(before);
+    sgd.lr = 0.1;
+    sgd.lr = 0;
+    expect(sgd.lr).toBe(0);
+    net.dispose();
+    sgd.dispose();
   });
 });

@@ -5,7 +5,8 @@ import { BackpropError, CrossEntropyLoss, Linear, Network, Relu, SGD, createTrai
 await init();
 
 function blobs(rows: number) {
-  const x = new Float32Array(rows * 2), labels = new Int32Array(rows);
+  const x = new Float32Array(rows * 2),
+    labels = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     labels[r] = r % 2;
     x[2 * r] = (r % 2 ? 1.5 : -1.5) + Math.sin(r) * 0.5;
@@ -18,14 +19,23 @@ describe('createTrainer', () => {
   it('trains in a worker thread exactly as fit() does here, with per-epoch progress', async () => {
     const { x, labels } = blobs(64);
     const build = () => new Network([new Linear(2, 8), new Relu(), new Linear(8, 2)], { seed: 4 });
-    const local = build(), remote = build();
+    const local = build(),
+      remote = build();
     const localHistory = await local.fit(x, labels, {
-      loss: new CrossEntropyLoss(), optimizer: new SGD(local.parameters(), { lr: 0.1, momentum: 0.9 }), epochs: 5, batchSize: 16, seed: 2,
+      loss: new CrossEntropyLoss(),
+      optimizer: new SGD(local.parameters(), { lr: 0.1, momentum: 0.9 }),
+      epochs: 5,
+      batchSize: 16,
+      seed: 2,
     });
     const trainer = createTrainer(remote);
     const epochs: number[] = [];
     const history = await trainer.fit(x, labels, {
-      loss: { type: 'CrossEntropyLoss' }, optimizer: { type: 'SGD', lr: 0.1, momentum: 0.9 }, epochs: 5, batchSize: 16, seed: 2,
+      loss: { type: 'CrossEntropyLoss' },
+      optimizer: { type: 'SGD', lr: 0.1, momentum: 0.9 },
+      epochs: 5,
+      batchSize: 16,
+      seed: 2,
       onEpochEnd: (info) => epochs.push(info.epoch),
     });
     trainer.terminate();
@@ -38,15 +48,23 @@ describe('createTrainer', () => {
     const net = new Network([new Linear(2, 2)]);
     const trainer = createTrainer(net);
     const before = net.parameters().map((p) => Array.from(p.data));
-    await expect(trainer.fit([[1, 2]], [7], { loss: { type: 'CrossEntropyLoss' }, optimizer: { type: 'SGD', lr: 0.1 } }))
-      .rejects.toThrow(expect.objectContaining({ code: 'OUT_OF_RANGE' }));
-    await expect(trainer.fit([[1, 2]], [1], { loss: { type: 'HingeLoss' } as never, optimizer: { type: 'SGD', lr: 0.1 } }))
-      .rejects.toThrow(/unknown loss type "HingeLoss"/);
+    await expect(
+      trainer.fit([[1, 2]], [7], { loss: { type: 'CrossEntropyLoss' }, optimizer: { type: 'SGD', lr: 0.1 } }),
+    ).rejects.toThrow(expect.objectContaining({ code: 'OUT_OF_RANGE' }));
+    await expect(
+      trainer.fit([[1, 2]], [1], { loss: { type: 'HingeLoss' } as never, optimizer: { type: 'SGD', lr: 0.1 } }),
+    ).rejects.toThrow(/unknown loss type "HingeLoss"/);
     expect(net.parameters().map((p) => Array.from(p.data))).toEqual(before);
-    const running = trainer.fit(new Float32Array(2 * 5000), new Int32Array(5000), { loss: { type: 'CrossEntropyLoss' }, optimizer: { type: 'SGD', lr: 0.1 }, epochs: 1000 });
+    const running = trainer.fit(new Float32Array(2 * 5000), new Int32Array(5000), {
+      loss: { type: 'CrossEntropyLoss' },
+      optimizer: { type: 'SGD', lr: 0.1 },
+      epochs: 1000,
+    });
     trainer.terminate();
     await expect(running).rejects.toThrow(BackpropError);
-    await expect(trainer.fit([[1, 2]], [1], { loss: { type: 'MSELoss' }, optimizer: { type: 'SGD' } })).rejects.toThrow(/terminated/);
+    await expect(trainer.fit([[1, 2]], [1], { loss: { type: 'MSELoss' }, optimizer: { type: 'SGD' } })).rejects.toThrow(
+      /terminated/,
+    );
   });
 
   it('stops after the current epoch when its signal aborts, keeping what it trained', async () => {
@@ -56,8 +74,14 @@ describe('createTrainer', () => {
     const trainer = createTrainer(net);
     const controller = new AbortController();
     const history = await trainer.fit(x, labels, {
-      loss: { type: 'CrossEntropyLoss' }, optimizer: { type: 'Adam', lr: 0.01 }, epochs: 10_000, batchSize: 8,
-      signal: controller.signal, onEpochEnd: ({ epoch }) => { if (epoch === 3) controller.abort(); },
+      loss: { type: 'CrossEntropyLoss' },
+      optimizer: { type: 'Adam', lr: 0.01 },
+      epochs: 10_000,
+      batchSize: 8,
+      signal: controller.signal,
+      onEpochEnd: ({ epoch }) => {
+        if (epoch === 3) controller.abort();
+      },
     });
     trainer.terminate();
     expect(history.stopReason).toBe('aborted');

@@ -21,10 +21,13 @@ $('start').onclick = () => send({ type: 'run' });
 $('pause').onclick = () => send({ type: 'pause' });
 $('step').onclick = () => send({ type: 'step' });
 $('reset').onclick = () => send({ type: 'reset', config: config() });
-for (const id of ['width', 'depth', 'activation', 'lr', 'optimizer']) $(id).onchange = () => send({ type: 'reset', config: config() });
+for (const id of ['width', 'depth', 'activation', 'lr', 'optimizer'])
+  $(id).onchange = () => send({ type: 'reset', config: config() });
 $<HTMLInputElement>('sample').oninput = (e) => send({ type: 'sample', index: Number((e.target as HTMLInputElement).value) });
 
-worker.onerror = (e) => { status.textContent = `the training worker failed: ${e.message}`; };
+worker.onerror = (e) => {
+  status.textContent = `the training worker failed: ${e.message}`;
+};
 worker.onmessage = (event: MessageEvent<FromDemoWorker>) => {
   const message = event.data;
   if (message.type === 'error') {
@@ -55,15 +58,21 @@ function context(id: string): [CanvasRenderingContext2D, number, number] {
 }
 
 function scale(values: number[], from: number, to: number): (v: number) => number {
-  const lo = Math.min(...values), hi = Math.max(...values);
+  const lo = Math.min(...values),
+    hi = Math.max(...values);
   return (v) => from + ((v - lo) / (hi - lo || 1)) * (to - from);
 }
 
 function drawFit({ data, grid, curve, trace }: DemoState): void {
   const [ctx, w, h] = context('fit');
-  const sx = scale([...data.x, ...grid], 30, w - 10), sy = scale([...data.y, ...curve], h - 20, 10);
+  const sx = scale([...data.x, ...grid], 30, w - 10),
+    sy = scale([...data.y, ...curve], h - 20, 10);
   ctx.fillStyle = 'rgba(80,80,80,0.6)';
-  data.x.forEach((x, i) => { ctx.beginPath(); ctx.arc(sx(x), sy(data.y[i]), 3, 0, 7); ctx.fill(); });
+  data.x.forEach((x, i) => {
+    ctx.beginPath();
+    ctx.arc(sx(x), sy(data.y[i]), 3, 0, 7);
+    ctx.fill();
+  });
   ctx.strokeStyle = '#d62728';
   ctx.lineWidth = 2.5;
   ctx.beginPath();
@@ -71,19 +80,25 @@ function drawFit({ data, grid, curve, trace }: DemoState): void {
   ctx.stroke();
   ctx.strokeStyle = '#1f77b4';
   ctx.lineWidth = 2;
-  ctx.beginPath(); ctx.arc(sx(trace.x), sy(trace.y), 7, 0, 7); ctx.stroke();
+  ctx.beginPath();
+  ctx.arc(sx(trace.x), sy(trace.y), 7, 0, 7);
+  ctx.stroke();
 }
 
 function drawLoss(losses: number[]): void {
   const [ctx, w, h] = context('loss');
   if (losses.length < 2) return;
   const logs = losses.map((l) => Math.log10(Math.max(l, 1e-12)));
-  const sx = (i: number) => 40 + (i / (losses.length - 1)) * (w - 50), sy = scale(logs, h - 20, 10);
+  const sx = (i: number) => 40 + (i / (losses.length - 1)) * (w - 50),
+    sy = scale(logs, h - 20, 10);
   ctx.strokeStyle = '#2ca02c';
   ctx.lineWidth = 2;
   ctx.beginPath();
   const stride = Math.max(1, Math.floor(losses.length / 800));
-  for (let i = 0; i < losses.length; i += stride) (i ? ctx.lineTo(sx(i), sy(logs[i])) : ctx.moveTo(sx(i), sy(logs[i])));
+  for (let i = 0; i < losses.length; i += stride) {
+    if (i) ctx.lineTo(sx(i), sy(logs[i]));
+    else ctx.moveTo(sx(i), sy(logs[i]));
+  }
   ctx.stroke();
   ctx.fillStyle = '#333';
   ctx.fillText(losses[0].toFixed(1), 2, sy(logs[0]) + 4);
@@ -106,17 +121,27 @@ function drawNetwork(trace: TraceView): void {
     return reversed ? w - x : x;
   };
   const rowY = (k: number, i: number, top: number) => top + 30 + ((i + 0.5) / drawn[k]) * (half - 50);
-  for (const [reversed, top] of [[false, 0], [true, half]] as const) {
+  for (const [reversed, top] of [
+    [false, 0],
+    [true, half],
+  ] as const) {
     ctx.fillStyle = '#333';
     ctx.font = '13px system-ui';
-    ctx.fillText(reversed ? 'backward: ∂L/∂z on the reversed network, edges ∂L/∂w' : 'forward: activations a = σ(z)', 10, top + 16);
+    ctx.fillText(
+      reversed ? 'backward: ∂L/∂z on the reversed network, edges ∂L/∂w' : 'forward: activations a = σ(z)',
+      10,
+      top + 16,
+    );
     trace.layers.forEach((layer, k) => {
       const magnitude = Math.max(1e-12, ...layer.dLdW.map(Math.abs));
       for (let o = 0; o < drawn[k + 1]; o++) {
         for (let i = 0; i < drawn[k]; i++) {
           const g = layer.dLdW[o * layer.inF + i];
-          ctx.strokeStyle = g >= 0 ? `rgba(214,39,40,${0.15 + 0.85 * Math.abs(g) / magnitude})` : `rgba(31,119,180,${0.15 + 0.85 * Math.abs(g) / magnitude})`;
-          ctx.lineWidth = 0.5 + 3 * Math.abs(g) / magnitude;
+          ctx.strokeStyle =
+            g >= 0
+              ? `rgba(214,39,40,${0.15 + (0.85 * Math.abs(g)) / magnitude})`
+              : `rgba(31,119,180,${0.15 + (0.85 * Math.abs(g)) / magnitude})`;
+          ctx.lineWidth = 0.5 + (3 * Math.abs(g)) / magnitude;
           ctx.beginPath();
           ctx.moveTo(colX(k, reversed), rowY(k, i, top));
           ctx.lineTo(colX(k + 1, reversed), rowY(k + 1, o, top));
@@ -127,16 +152,24 @@ function drawNetwork(trace: TraceView): void {
     columns.forEach((values, k) => {
       for (let i = 0; i < drawn[k]; i++) {
         const value = reversed ? dLdz[k]?.[i] : values[i];
-        const x = colX(k, reversed), y = rowY(k, i, top);
+        const x = colX(k, reversed),
+          y = rowY(k, i, top);
         ctx.fillStyle = value === undefined || value === null ? '#eee' : value >= 0 ? '#fde0dd' : '#deebf7';
         ctx.strokeStyle = '#555';
         ctx.lineWidth = 1;
         const radius = Math.max(5, Math.min(13, (half - 50) / drawn[k] / 2 - 1));
-        ctx.beginPath(); ctx.arc(x, y, radius, 0, 7); ctx.fill(); ctx.stroke();
+        ctx.beginPath();
+        ctx.arc(x, y, radius, 0, 7);
+        ctx.fill();
+        ctx.stroke();
         ctx.fillStyle = '#111';
         ctx.font = '10px ui-monospace, monospace';
         ctx.textAlign = 'center';
-        ctx.fillText(value === undefined || value === null ? 'x' : formatValue(value), x + (radius < 10 ? radius + 16 : 0), y + 3);
+        ctx.fillText(
+          value === undefined || value === null ? 'x' : formatValue(value),
+          x + (radius < 10 ? radius + 16 : 0),
+          y + 3,
+        );
         ctx.textAlign = 'start';
       }
       if (values.length > MAX_DRAWN) ctx.fillText(`+${values.length - MAX_DRAWN} more`, colX(k, reversed) - 20, top + half - 8);
@@ -144,7 +177,11 @@ function drawNetwork(trace: TraceView): void {
   }
   ctx.fillStyle = '#333';
   ctx.font = '12px system-ui';
-  ctx.fillText(`sample x = ${trace.x.toFixed(3)}, y = ${trace.y.toFixed(2)}, prediction ${trace.output.toFixed(2)}, loss ${trace.loss.toFixed(2)}`, 10, h - 6);
+  ctx.fillText(
+    `sample x = ${trace.x.toFixed(3)}, y = ${trace.y.toFixed(2)}, prediction ${trace.output.toFixed(2)}, loss ${trace.loss.toFixed(2)}`,
+    10,
+    h - 6,
+  );
   canvas.dataset.rendered = String(Number(canvas.dataset.rendered ?? 0) + 1);
   canvas.dataset.layers = String(trace.layers.length);
 }

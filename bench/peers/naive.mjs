@@ -4,12 +4,13 @@
 export class NaiveMlp {
   constructor(sizes, { hidden = 'relu', output = 'none', seed = 1 } = {}) {
     let s = seed >>> 0;
-    const random = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const random = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
     this.sizes = sizes;
     this.hidden = hidden;
     this.output = output;
     this.layers = sizes.slice(1).map((out, k) => {
-      const inp = sizes[k], bound = 1 / Math.sqrt(inp);
+      const inp = sizes[k],
+        bound = 1 / Math.sqrt(inp);
       const w = Float32Array.from({ length: out * inp }, () => (random() * 2 - 1) * bound);
       const b = Float32Array.from({ length: out }, () => (random() * 2 - 1) * bound);
       return { inp, out, w, b, gw: new Float32Array(out * inp), gb: new Float32Array(out) };
@@ -40,7 +41,11 @@ export class NaiveMlp {
     let grad = new Float32Array(y.length);
     let lossValue = 0;
     if (loss === 'mse') {
-      for (let i = 0; i < y.length; i++) { const d = y[i] - target[i]; lossValue += d * d; grad[i] = (2 * d) / y.length; }
+      for (let i = 0; i < y.length; i++) {
+        const d = y[i] - target[i];
+        lossValue += d * d;
+        grad[i] = (2 * d) / y.length;
+      }
       lossValue /= y.length;
     } else {
       for (let r = 0; r < batch; r++) {

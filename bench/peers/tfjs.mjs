@@ -28,11 +28,16 @@ function activation(name, z) {
 export function customLoop(sizes, { hidden, output, loss, lr }) {
   const vars = sizes.slice(1).map((out, k) => {
     const bound = 1 / Math.sqrt(sizes[k]);
-    return { w: tf.variable(tf.randomUniform([sizes[k], out], -bound, bound)), b: tf.variable(tf.randomUniform([out], -bound, bound)) };
+    return {
+      w: tf.variable(tf.randomUniform([sizes[k], out], -bound, bound)),
+      b: tf.variable(tf.randomUniform([out], -bound, bound)),
+    };
   });
   const optimizer = tf.train.sgd(lr);
-  const predict = (x) => vars.reduce((h, { w, b }, k) => activation(k === vars.length - 1 ? output : hidden, tf.add(tf.matMul(h, w), b)), x);
-  const lossOf = (x, y) => (loss === 'mse' ? tf.losses.meanSquaredError(y, predict(x)) : tf.losses.softmaxCrossEntropy(y, predict(x)));
+  const predict = (x) =>
+    vars.reduce((h, { w, b }, k) => activation(k === vars.length - 1 ? output : hidden, tf.add(tf.matMul(h, w), b)), x);
+  const lossOf = (x, y) =>
+    loss === 'mse' ? tf.losses.meanSquaredError(y, predict(x)) : tf.losses.softmaxCrossEntropy(y, predict(x));
   return {
     step(x, y) {
       tf.tidy(() => {
@@ -40,7 +45,13 @@ export function customLoop(sizes, { hidden, output, loss, lr }) {
         optimizer.applyGradients(grads);
       });
     },
-    dispose() { vars.forEach(({ w, b }) => { w.dispose(); b.dispose(); }); optimizer.dispose(); },
+    dispose() {
+      vars.forEach(({ w, b }) => {
+        w.dispose();
+        b.dispose();
+      });
+      optimizer.dispose();
+    },
   };
 }
 
@@ -49,7 +60,13 @@ export function layersModel(sizes, { hidden, output, loss, lr }) {
   const model = tfl.sequential();
   sizes.slice(1).forEach((units, k) => {
     const last = k === sizes.length - 2;
-    model.add(tfl.layers.dense({ units, inputShape: k === 0 ? [sizes[0]] : undefined, activation: last ? (output === 'none' ? 'linear' : output) : hidden }));
+    model.add(
+      tfl.layers.dense({
+        units,
+        inputShape: k === 0 ? [sizes[0]] : undefined,
+        activation: last ? (output === 'none' ? 'linear' : output) : hidden,
+      }),
+    );
   });
   model.compile({ optimizer: tf.train.sgd(lr), loss: loss === 'mse' ? 'meanSquaredError' : tf.losses.softmaxCrossEntropy });
   return model;

@@ -3,13 +3,15 @@
 // over the batch), plain SGD), but every buffer — activations, gradients, parameter gradients — is a
 // Float32Array allocated once per network (re-allocated only if a larger batch comes), typed arrays are
 // read into locals, and a step allocates nothing: no arrays, closures or iterator callbacks.
-const NONE = 0, RELU = 1, SIGMOID = 2;
+const NONE = 0,
+  RELU = 1,
+  SIGMOID = 2;
 const kindOf = (name) => ({ none: NONE, relu: RELU, sigmoid: SIGMOID })[name];
 
 export class TightMlp {
   constructor(sizes, { hidden = 'relu', output = 'none', seed = 1, maxBatch = 1 } = {}) {
     let s = seed >>> 0;
-    const random = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const random = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
     this.sizes = Int32Array.from(sizes);
     this.depth = sizes.length - 1;
     this.hidden = kindOf(hidden);
@@ -19,8 +21,11 @@ export class TightMlp {
     this.gw = [];
     this.gb = [];
     for (let k = 0; k < this.depth; k++) {
-      const inp = sizes[k], out = sizes[k + 1], bound = 1 / Math.sqrt(inp);
-      const w = new Float32Array(out * inp), b = new Float32Array(out);
+      const inp = sizes[k],
+        out = sizes[k + 1],
+        bound = 1 / Math.sqrt(inp);
+      const w = new Float32Array(out * inp),
+        b = new Float32Array(out);
       for (let i = 0; i < w.length; i++) w[i] = (random() * 2 - 1) * bound;
       for (let i = 0; i < b.length; i++) b[i] = (random() * 2 - 1) * bound;
       this.w.push(w);
@@ -48,13 +53,21 @@ export class TightMlp {
   /** One SGD step on a batch: x [batch·in], target [batch·out] (MSE) or labels Int32Array (cross-entropy). */
   trainStep(x, target, batch, loss, lr) {
     this.reserve(batch);
-    const depth = this.depth, sizes = this.sizes, acts = this.acts, grads = this.grads;
+    const depth = this.depth,
+      sizes = this.sizes,
+      acts = this.acts,
+      grads = this.grads;
     // forward: z = x·Wᵀ + b, a = σ(z) in place
     let input = x;
     for (let k = 0; k < depth; k++) {
-      const inp = sizes[k], out = sizes[k + 1], w = this.w[k], b = this.b[k], z = acts[k + 1];
+      const inp = sizes[k],
+        out = sizes[k + 1],
+        w = this.w[k],
+        b = this.b[k],
+        z = acts[k + 1];
       for (let r = 0; r < batch; r++) {
-        const xo = r * inp, zo = r * out;
+        const xo = r * inp,
+          zo = r * out;
         for (let o = 0; o < out; o++) {
           const wo = o * inp;
           let sum = b[o];
@@ -62,18 +75,29 @@ export class TightMlp {
           z[zo + o] = sum;
         }
       }
-      const kind = k === depth - 1 ? this.output : this.hidden, n = batch * out;
-      if (kind === RELU) for (let i = 0; i < n; i++) { if (z[i] < 0) z[i] = 0; }
+      const kind = k === depth - 1 ? this.output : this.hidden,
+        n = batch * out;
+      if (kind === RELU)
+        for (let i = 0; i < n; i++) {
+          if (z[i] < 0) z[i] = 0;
+        }
       else if (kind === SIGMOID) for (let i = 0; i < n; i++) z[i] = 1 / (1 + Math.exp(-z[i]));
       input = z;
     }
     // loss and ∂L/∂y
-    const width = sizes[depth], y = acts[depth], gy = grads[depth], n = batch * width;
+    const width = sizes[depth],
+      y = acts[depth],
+      gy = grads[depth],
+      n = batch * width;
     const exps = this.exps;
     let lossValue = 0;
     if (loss === 'mse') {
       const scale = 2 / n;
-      for (let i = 0; i < n; i++) { const d = y[i] - target[i]; lossValue += d * d; gy[i] = scale * d; }
+      for (let i = 0; i < n; i++) {
+        const d = y[i] - target[i];
+        lossValue += d * d;
+        gy[i] = scale * d;
+      }
       lossValue /= n;
     } else {
       for (let r = 0; r < batch; r++) {
@@ -81,7 +105,11 @@ export class TightMlp {
         let top = -Infinity;
         for (let c = 0; c < width; c++) if (y[o + c] > top) top = y[o + c];
         let sum = 0;
-        for (let c = 0; c < width; c++) { const e = Math.exp(y[o + c] - top); exps[c] = e; sum += e; }
+        for (let c = 0; c < width; c++) {
+          const e = Math.exp(y[o + c] - top);
+          exps[c] = e;
+          sum += e;
+        }
         const label = target[r];
         for (let c = 0; c < width; c++) gy[o + c] = (exps[c] / sum - (c === label ? 1 : 0)) / batch;
         lossValue += (Math.log(sum) + top - y[o + label]) / batch;
@@ -89,16 +117,29 @@ export class TightMlp {
     }
     // backward: ∂L/∂z = σ'·∂L/∂a, dW = Σ ∂L/∂z ⊗ input, dX = ∂L/∂z·W (before W moves), then SGD
     for (let k = depth - 1; k >= 0; k--) {
-      const inp = sizes[k], out = sizes[k + 1], w = this.w[k], b = this.b[k], gw = this.gw[k], gb = this.gb[k];
-      const a = acts[k + 1], g = grads[k + 1], kind = k === depth - 1 ? this.output : this.hidden, m = batch * out;
-      if (kind === RELU) for (let i = 0; i < m; i++) { if (a[i] <= 0) g[i] = 0; }
+      const inp = sizes[k],
+        out = sizes[k + 1],
+        w = this.w[k],
+        b = this.b[k],
+        gw = this.gw[k],
+        gb = this.gb[k];
+      const a = acts[k + 1],
+        g = grads[k + 1],
+        kind = k === depth - 1 ? this.output : this.hidden,
+        m = batch * out;
+      if (kind === RELU)
+        for (let i = 0; i < m; i++) {
+          if (a[i] <= 0) g[i] = 0;
+        }
       else if (kind === SIGMOID) for (let i = 0; i < m; i++) g[i] *= a[i] * (1 - a[i]);
-      const inputs = k > 0 ? acts[k] : x, gx = k > 0 ? grads[k] : null;
+      const inputs = k > 0 ? acts[k] : x,
+        gx = k > 0 ? grads[k] : null;
       for (let i = 0, len = gw.length; i < len; i++) gw[i] = 0;
       for (let i = 0; i < out; i++) gb[i] = 0;
       if (gx !== null) for (let i = 0, len = batch * inp; i < len; i++) gx[i] = 0;
       for (let r = 0; r < batch; r++) {
-        const xo = r * inp, go = r * out;
+        const xo = r * inp,
+          go = r * out;
         for (let o = 0; o < out; o++) {
           const d = g[go + o];
           gb[o] += d;

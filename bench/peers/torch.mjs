@@ -21,11 +21,17 @@ import { createInterface } from 'node:readline';
 
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./torch_peer.py', import.meta.url));
-const LOCAL_OPENBLAS = fileURLToPath(new URL('../../node_modules/.cache/bench-openblas/usr/lib/x86_64-linux-gnu/openblas-openmp', import.meta.url));
+const LOCAL_OPENBLAS = fileURLToPath(
+  new URL('../../node_modules/.cache/bench-openblas/usr/lib/x86_64-linux-gnu/openblas-openmp', import.meta.url),
+);
 const LIBS = process.env.BENCH_TORCH_LIBS ?? (existsSync(join(LOCAL_OPENBLAS, 'libblas.so.3')) ? LOCAL_OPENBLAS : undefined);
 
 const hasAvx512 = (() => {
-  try { return /^flags\s*:.*\bavx512f\b/m.test(readFileSync('/proc/cpuinfo', 'utf8')); } catch { return false; }
+  try {
+    return /^flags\s*:.*\bavx512f\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
 })();
 
 function env(threads) {
@@ -38,7 +44,9 @@ function env(threads) {
 
 const probe = spawnSync(PYTHON, ['-c', 'import torch'], { env: env(1), stdio: 'ignore', timeout: 120_000 });
 export const torchAvailable = probe.status === 0;
-export const torchMissing = torchAvailable ? null : `${PYTHON} -c 'import torch' failed${probe.error ? ` (${probe.error.code})` : ''}`;
+export const torchMissing = torchAvailable
+  ? null
+  : `${PYTHON} -c 'import torch' failed${probe.error ? ` (${probe.error.code})` : ''}`;
 
 class Worker {
   constructor(threads) {
@@ -98,9 +106,10 @@ export function closeTorch() {
 export function torchPeer(threads, task) {
   return async () => ({
     measure: async ({ quick, kind, minSeconds }) => {
-      const timing = kind === 'micro'
-        ? { warmupRuns: 20, minRuns: 1, minSeconds: minSeconds ?? (quick ? 0.3 : 1) }
-        : { warmupRuns: 1, minRuns: quick ? 1 : 3, minSeconds: minSeconds ?? 0 };
+      const timing =
+        kind === 'micro'
+          ? { warmupRuns: 20, minRuns: 1, minSeconds: minSeconds ?? (quick ? 0.3 : 1) }
+          : { warmupRuns: 1, minRuns: quick ? 1 : 3, minSeconds: minSeconds ?? 0 };
       return (await worker(threads).request({ cmd: 'measure', ...task, ...timing })).rate;
     },
   });

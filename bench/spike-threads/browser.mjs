@@ -6,14 +6,20 @@ import { extname } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm' };
-const FILES = { '/': 'web/index.html', '/page.js': 'web/page.js', '/worker.js': 'web/worker.js', '/pool-zeroed.wasm': 'build/pool-zeroed.wasm' };
+const FILES = {
+  '/': 'web/index.html',
+  '/page.js': 'web/page.js',
+  '/worker.js': 'web/worker.js',
+  '/pool-zeroed.wasm': 'build/pool-zeroed.wasm',
+};
 
 function serve(isolated) {
   const server = createServer((req, res) => {
     const file = FILES[new URL(req.url, 'http://x').pathname];
     if (!file) return res.writeHead(404).end();
     const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' };
-    if (isolated) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+    if (isolated)
+      Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
     res.writeHead(200, headers).end(readFileSync(new URL(file, import.meta.url)));
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
@@ -21,7 +27,18 @@ function serve(isolated) {
 
 const CHROMIUM = '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing`);
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'] });
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--no-first-run',
+    '--disable-sync',
+  ],
+});
 const out = { chromium: browser.version() };
 try {
   for (const isolated of [false, true]) {

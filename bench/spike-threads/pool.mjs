@@ -23,7 +23,10 @@ export async function startPool(threads, { spin = 20000, build = 'pool-zeroed', 
     workers.push(worker);
   }
   return {
-    main, memory, module, threads,
+    main,
+    memory,
+    module,
+    threads,
     async close() {
       const quits = workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
       main.poolQuit();

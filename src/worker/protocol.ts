@@ -1,28 +1,34 @@
-// Messages between createTrainer() and its worker.
-import type { EpochInfo, History } from '../fit.js';
+// Messages between createTrainer() and its worker. Losses and optimizers cross as specs of the registries
+// ({ type, ...options }), so this protocol names no kind itself.
+import type { EpochInfo, FitOptions, History } from '../fit.js';
+import type { SimdFlavour } from '../core.js';
+import type { LossSpec, OptimizerSpec } from '../registry.js';
 
-export type LossSpec =
-  | { type: 'MSELoss' | 'BCELoss' | 'BCEWithLogitsLoss'; reduction?: 'mean' | 'sum' }
-  | { type: 'CrossEntropyLoss'; reduction?: 'mean' | 'sum'; labelSmoothing?: number };
+export type { LossSpec, OptimizerSpec };
 
-export type OptimizerSpec =
-  | ({ type: 'SGD' } & import('../optimizers.js').SGDOptions)
-  | ({ type: 'Adam' | 'AdamW' } & import('../optimizers.js').AdamOptions);
-
-/** fit() options that can cross to a worker (no functions, no class instances). */
-export interface WorkerFitOptions {
+/** fit() options that can cross to a worker: plain data only (no functions, no class instances). */
+export interface WorkerFitOptions extends Omit<
+  FitOptions,
+  'loss' | 'optimizer' | 'onEpochEnd' | 'onBatchEnd' | 'signal' | 'validation'
+> {
   loss: LossSpec;
   optimizer: OptimizerSpec;
-  epochs?: number;
-  batchSize?: number;
-  shuffle?: boolean;
-  seed?: number;
-  validation?: { x: ArrayLike<number> | number[][]; y: ArrayLike<number> | number[][] } | { X: ArrayLike<number> | number[][]; Y: ArrayLike<number> | number[][] } | number;
-  earlyStopping?: { patience: number; minDelta?: number; restoreBestWeights?: boolean };
+  validation?:
+    | { x: ArrayLike<number> | number[][]; y: ArrayLike<number> | number[][] }
+    | { X: ArrayLike<number> | number[][]; Y: ArrayLike<number> | number[][] }
+    | number;
 }
 
 export type ToWorker =
-  | { type: 'fit'; core: WebAssembly.Module; network: Uint8Array; x: unknown; y: unknown; options: WorkerFitOptions }
+  | {
+      type: 'fit';
+      core: WebAssembly.Module;
+      simd: SimdFlavour;
+      network: Uint8Array;
+      x: unknown;
+      y: unknown;
+      options: WorkerFitOptions;
+    }
   | { type: 'stop' };
 
 export type FromWorker =

@@ -47,19 +47,38 @@ async function run() {
     const poolMemory = new WebAssembly.Memory({ initial: 64, maximum: 16384, shared: true });
     const main = (await WebAssembly.instantiate(module, { env: { memory: poolMemory } })).exports;
     const poolWorker = new Worker('./worker.js', { type: 'module' });
-    const ready = new Promise((resolve) => { poolWorker.onmessage = (e) => resolve(e.data); });
+    const ready = new Promise((resolve) => {
+      poolWorker.onmessage = (e) => resolve(e.data);
+    });
     poolWorker.postMessage({ kind: 'pool', module, memory: poolMemory });
     report.poolWorker = await Promise.race([ready, sleep(5000).then(() => 'no reply in 5 s')]);
     const [m, n, k] = [128, 512, 512];
-    const a = main.alloc(m * k * 4), b = main.alloc(k * n * 4), c1 = main.alloc(m * n * 4), c2 = main.alloc(m * n * 4);
+    const a = main.alloc(m * k * 4),
+      b = main.alloc(k * n * 4),
+      c1 = main.alloc(m * n * 4),
+      c2 = main.alloc(m * n * 4);
     const f = new Float32Array(poolMemory.buffer);
     for (let i = 0; i < m * k; i++) f[a / 4 + i] = Math.sin(i);
     for (let i = 0; i < k * n; i++) f[b / 4 + i] = Math.cos(i);
-    const time = (fn) => { fn(); const t = performance.now(); for (let i = 0; i < 20; i++) fn(); return (performance.now() - t) / 20; };
+    const time = (fn) => {
+      fn();
+      const t = performance.now();
+      for (let i = 0; i < 20; i++) fn();
+      return (performance.now() - t) / 20;
+    };
     const one = time(() => main.gemmNN(m, n, k, a, k, 1, b, n, c1, n, 0));
     const two = time(() => main.poolGemmNN(m, n, k, a, k, 1, b, n, c2, n, 0, 64));
-    const x = new Uint32Array(poolMemory.buffer, c1, m * n), y = new Uint32Array(poolMemory.buffer, c2, m * n);
-    report.poolGemm = { shape: `${m}×${k}×${n} dX-like`, msOneThread: one, msTwoThreads: two, speedup: one / two, bitIdentical: x.every((v, i) => v === y[i]), chunksByCaller: main.chunksBy(0), chunksByWorker: main.chunksBy(1) };
+    const x = new Uint32Array(poolMemory.buffer, c1, m * n),
+      y = new Uint32Array(poolMemory.buffer, c2, m * n);
+    report.poolGemm = {
+      shape: `${m}×${k}×${n} dX-like`,
+      msOneThread: one,
+      msTwoThreads: two,
+      speedup: one / two,
+      bitIdentical: x.every((v, i) => v === y[i]),
+      chunksByCaller: main.chunksBy(0),
+      chunksByWorker: main.chunksBy(1),
+    };
     // the caller sleeping in memory.atomic.wait32 on the main thread (instead of spinning)
     main.setCallerSpins(1);
     try {
@@ -79,4 +98,10 @@ async function run() {
     report.pool = `${e.name}: ${e.message}`;
   }
 }
-run().catch((e) => { report.failure = String(e); }).finally(() => { window.spikeReport = report; });
+run()
+  .catch((e) => {
+    report.failure = String(e);
+  })
+  .finally(() => {
+    window.spikeReport = report;
+  });

@@ -5,7 +5,11 @@ onmessage = async (event) => {
     self.memory = event.data.memory;
     const i32 = new Int32Array(self.memory.buffer);
     Atomics.store(i32, 0, 42);
-    postMessage({ received: true, crossOriginIsolated: self.crossOriginIsolated, bufferIsShared: Object.prototype.toString.call(self.memory.buffer) });
+    postMessage({
+      received: true,
+      crossOriginIsolated: self.crossOriginIsolated,
+      bufferIsShared: Object.prototype.toString.call(self.memory.buffer),
+    });
   } else if (kind === 'flag-later') {
     setTimeout(() => Atomics.store(new Int32Array(self.memory.buffer), 2, 1), 50);
   } else if (kind === 'pool') {
