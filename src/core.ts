@@ -124,11 +124,23 @@ export function getCore(): CoreExports {
   return core;
 }
 
+/** Linear memory grows only inside the core's alloc (nothing else in the core allocates), so views need
+ *  re-creating only after an allocation: this counts them, and the cached views compare a number instead
+ *  of asking the engine for memory.buffer on every call. */
+let allocations = 0;
+let bufferCache: { at: number; buffer: ArrayBuffer } | null = null;
+
+/** The linear memory's current ArrayBuffer. */
+export function memoryBuffer(): ArrayBuffer {
+  if (bufferCache === null || bufferCache.at !== allocations) bufferCache = { at: allocations, buffer: getCore().memory.buffer };
+  return bufferCache.buffer;
+}
+
 let heapCache: Float32Array | null = null;
 
 /** A Float32Array over all of linear memory, re-created after the memory has grown. */
 export function heapF32(): Float32Array {
-  const buffer = getCore().memory.buffer;
+  const buffer = memoryBuffer();
   if (heapCache === null || heapCache.buffer !== buffer) heapCache = new Float32Array(buffer);
   return heapCache;
 }
@@ -141,8 +153,14 @@ export function readF32(ptr: Ptr, length: number): Float32Array {
   return heapF32().slice(ptr >>> 2, (ptr >>> 2) + length);
 }
 
+/** Copies `count` floats within linear memory (JS-side memmove: no call into the core). */
+export function copyF32(dst: Ptr, src: Ptr, count: number): void {
+  const heap = heapF32();
+  heap.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + count);
+}
+
 export function writeI32(ptr: Ptr, values: ArrayLike<number>): void {
-  new Int32Array(getCore().memory.buffer, ptr, values.length).set(values);
+  new Int32Array(memoryBuffer(), ptr, values.length).set(values);
 }
 
 /** The largest block the core's allocator hands out (its TLSF limit, 2^30 bytes less its header). */
@@ -210,12 +228,15 @@ function allocate(bytes: number): Ptr {
   try {
     return core.alloc(bytes);
   } catch (error) {
+    // the memory may have grown before the allocator gave up (counted in finally)
     const total = core.memory.buffer.byteLength;
     throw new BackpropError(
       'OUT_OF_MEMORY',
       `could not allocate ${formatBytes(bytes)} of WASM memory (the memory holds ${formatBytes(total)} and cannot grow ` +
         `enough: ${String(error)})`,
     );
+  } finally {
+    allocations++;
   }
 }
 

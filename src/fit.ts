@@ -2,7 +2,7 @@
 // by index inside WASM, and epochs run inside the core — all of them in one call when nothing needs to
 // happen between epochs, else an epoch (or a batch, with onBatchEnd) per call, yielding to the event loop
 // about every 10 ms.
-import { type Ptr, WasmBlock, checkedBytes, getCore, writeI32 } from './core.js';
+import { type Ptr, WasmBlock, checkedBytes, getCore, memoryBuffer, writeI32 } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type MatrixInput, requireFiniteNumber, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
 import { type LossKernel, lossHasAccuracy, readResult, statusName, structBytes, writeStruct } from './kernel.js';
@@ -356,7 +356,7 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
         const started = performance.now();
         run(0, trainRows, epochs, shuffle, false);
         const seconds = (performance.now() - started) / 1000 / epochs;
-        const losses = new Float64Array(getCore().memory.buffer, epochLosses, epochs).slice();
+        const losses = new Float64Array(memoryBuffer(), epochLosses, epochs).slice();
         losses.forEach((epochLoss, e) => {
           history.epochs.push({ epoch: e + 1, loss: epochLoss, seconds });
           history.loss.push(epochLoss);
@@ -418,7 +418,7 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
     function runEpoch(): number {
       firstBatch = 0;
       run(0, trainRows, 1, shuffle, false);
-      return new Float64Array(getCore().memory.buffer, epochLosses, 1)[0];
+      return new Float64Array(memoryBuffer(), epochLosses, 1)[0];
     }
 
     /** One epoch a batch per call, with onBatchEnd after each; returns its loss, or null when the signal
@@ -435,7 +435,7 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
         const result = readResult();
         sum += result.lossSum;
         count += result.lossCount;
-        options.onBatchEnd!({ epoch, batch: b + 1, loss: new Float64Array(getCore().memory.buffer, batchLosses, 1)[0], size });
+        options.onBatchEnd!({ epoch, batch: b + 1, loss: new Float64Array(memoryBuffer(), batchLosses, 1)[0], size });
         if (signal?.aborted) return null;
       }
       return loss.reduction === 'mean' ? sum / count : sum;

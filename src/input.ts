@@ -1,6 +1,6 @@
 // Turns user data into flat float32 rows and checks it: shape and type here, finiteness in WASM.
 import { BackpropError, describeValue } from './errors.js';
-import { getCore, writeF32 } from './core.js';
+import { getCore, heapF32, writeF32 } from './core.js';
 
 /** Rows of numbers: a flat Float32Array (or other numeric typed array / number[]) of rows·columns values,
  *  or an array of rows (number[][]). */
@@ -90,7 +90,7 @@ function flattenRows(rows: unknown[], name: string, columns: number): FlatRows {
 /** Copies `rows` into WASM memory at `ptr` and throws if any value is NaN or ±Infinity as float32. */
 export function stageFinite(rows: FlatRows, ptr: number, name: string, columns: number): void {
   writeF32(ptr, rows.values);
-  const bad = getCore().firstNonFiniteF32(ptr, rows.values.length);
+  const bad = firstNonFinite(ptr, rows.values.length);
   if (bad < 0) return;
   const original = rows.original(bad);
   const where = columns === 1 ? `${name}[${bad}]` : `${name}[${Math.floor(bad / columns)}][${bad % columns}]`;
@@ -99,6 +99,19 @@ export function stageFinite(rows: FlatRows, ptr: number, name: string, columns: 
     'NON_FINITE',
     `expected finite numbers in ${name}, got ${describeValue(original)} at ${where}${asFloat32}`,
   );
+}
+
+/** Index of the first NaN or ±Infinity among `count` floats at `ptr`, or −1: checked here for a few values
+ *  (a call into the core costs more), by the core's SIMD kernel for many. */
+function firstNonFinite(ptr: number, count: number): number {
+  if (count > 64) return getCore().firstNonFiniteF32(ptr, count);
+  const heap = heapF32(),
+    base = ptr >>> 2;
+  for (let i = 0; i < count; i++) {
+    const v = heap[base + i];
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }
 
 export function requirePositiveInteger(value: unknown, name: string): number {

@@ -3,7 +3,7 @@
 // and codes; the ids and byte offsets behind those names stay here.
 import { type Ptr } from './generated/core-exports.js';
 import { codes, layerKernels, lossKernels, optimizerKernels, paramBlocks, structs } from './generated/abi.js';
-import { getCore } from './core.js';
+import { getCore, memoryBuffer } from './core.js';
 
 export type LayerKernel = keyof typeof layerKernels;
 export type LossKernel = keyof typeof lossKernels;
@@ -29,16 +29,31 @@ interface Layout {
  *  code fields. */
 export type FieldValues<L extends Layout> = { [K in keyof L['fields']]?: number | boolean | string };
 
+let viewCache: DataView | null = null;
+
+/** A DataView over all of linear memory, re-created after the memory has grown. */
 function view(): DataView {
-  return new DataView(getCore().memory.buffer);
+  const buffer = memoryBuffer();
+  if (viewCache === null || viewCache.buffer !== buffer) viewCache = new DataView(buffer);
+  return viewCache;
+}
+
+/** A layout's scalar fields as a list, made once per layout: writing a struct is then one short loop. */
+const fieldLists = new WeakMap<Layout, [string, FieldLayout][]>();
+function fieldList(layout: Layout): [string, FieldLayout][] {
+  let list = fieldLists.get(layout);
+  if (!list) {
+    list = Object.entries(layout.fields).filter(([, field]) => field.type !== 'block');
+    fieldLists.set(layout, list);
+  }
+  return list;
 }
 
 /** Writes every field of `layout` at `ptr` from `values` by name: missing values are 0, and values of
  *  names the layout does not have are not written (a kind's options may hold more than its kernel reads). */
 function writeFields(layout: Layout, ptr: Ptr, values: Record<string, unknown>): void {
   const memory = view();
-  for (const [name, field] of Object.entries(layout.fields)) {
-    if (field.type === 'block') continue; // an inline parameter block, written with its own layout
+  for (const [name, field] of fieldList(layout)) {
     const value = values[name] ?? 0;
     const at = ptr + field.offset;
     let number: number;
@@ -237,10 +252,17 @@ export interface CallResult {
   epoch: number;
 }
 
+let resultPtr: Ptr | null = null;
+
+/** One field of the core's result area (the loss of the last step, say). */
+export function readResultField(field: keyof CallResult): number {
+  resultPtr ??= getCore().resultPtr();
+  return readField(structs.Result, resultPtr, field);
+}
+
 /** What the last training or evaluation call wrote to the core's result area. */
 export function readResult(): CallResult {
-  const ptr = getCore().resultPtr();
-  const read = (field: keyof CallResult) => readField(structs.Result, ptr, field);
+  const read = readResultField;
   return {
     loss: read('loss'),
     lossSum: read('lossSum'),

@@ -1,6 +1,6 @@
 // Layers: the Layer base and its registry descriptor, Parameter (a live view of a tensor in WASM memory),
 // and Linear, the layer that holds weights. The activations are in activations.ts.
-import { WasmBlock, alignFloats, checkedBytes, getCore, type Ptr } from './core.js';
+import { WasmBlock, alignFloats, checkedBytes, getCore, memoryBuffer, type Ptr } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type LayerKernel } from './kernel.js';
 import { type OptionSpecs, boolean, instance, number, oneOf, readOptions } from './options.js';
@@ -30,7 +30,7 @@ class LiveView {
     private readonly length: number,
   ) {}
   get(): Float32Array {
-    const buffer = getCore().memory.buffer;
+    const buffer = memoryBuffer();
     if (this.view === null || this.view.buffer !== buffer) this.view = new Float32Array(buffer, this.ptr, this.length);
     return this.view;
   }

@@ -186,6 +186,12 @@ export abstract class Loss<O extends { reduction: Reduction } = { reduction: Red
     if (range) checkRange(this.kind.type, ptr, floats.values.length, target.name, range, (i) => floats.original(i), width);
   }
 
+  /** @internal Bytes that stageConfig() takes from its allocator (in 16-byte aligned pieces). */
+  configBytes(): number {
+    const weight = (this.options as { weight?: Float32Array }).weight;
+    return Math.ceil(structBytes('LossConfig') / 16) * 16 + (weight ? Math.ceil((weight.length * 4) / 16) * 16 : 0);
+  }
+
   /** @internal Writes this loss's LossConfig for `kernel` (and its class weights) into memory from `alloc`. */
   stageConfig(kernel: LossKernel, alloc: (bytes: number) => Ptr): Ptr {
     const config = alloc(structBytes('LossConfig'));

@@ -1,10 +1,11 @@
 // The model: a feed-forward stack of layers run by the WASM core from a plan (src/plan.ts), and its training
 // API. Training loops (fit.ts), trace (trace.ts) and files (checkpoint.ts) reach the network through the
 // narrow session interface below, never through its private state.
-import { type Ptr, beginStaging, getCore, readF32, WasmBlock, checkedBytes, type StagingArea } from './core.js';
+import { type Ptr, beginStaging, copyF32, getCore, readF32, WasmBlock, checkedBytes, type StagingArea } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type MatrixInput, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
-import { readResult, structBytes, writeStruct } from './kernel.js';
+import { readResultField } from './kernel.js';
+import { StepConfigs } from './step-config.js';
 import { Layer, Linear, Parameter } from './layers.js';
 import { Loss, type PreparedTarget } from './losses.js';
 import { Optimizer } from './optimizers.js';
@@ -55,6 +56,8 @@ export class Network {
   private heldBatch = 0;
   /** What holds the network for training (fit), refusing other calls that would change it. */
   private busy: string | null = null;
+  /** trainStep's configs, kept between calls. */
+  private readonly steps = new StepConfigs();
 
   constructor(layers: Layer[], options: NetworkOptions = {}) {
     checkOptionKeys(options, ['seed'], 'Network');
@@ -129,7 +132,6 @@ export class Network {
    *  that fit() is training (reading it — predict, evaluate, save — is allowed, e.g. in onEpochEnd). */
   assertUsable(what: string, access: 'read' | 'write'): void {
     if (!this.plan) throw new BackpropError('DISPOSED', `${what} cannot run: this Network has been disposed`);
-    for (const layer of this.layers) layer.assertAlive();
     if (this.busy !== null && access === 'write') {
       throw new BackpropError('BAD_STATE', `${what} cannot run while ${this.busy} is training this network`);
     }
@@ -213,26 +215,15 @@ export class Network {
     const session = this.session('trainStep()', 'write');
     checkLossAndOptimizer(loss, optimizer);
     const optimizerPtr = optimizer.readyBlock();
-    const staging = beginStaging();
-    const { batch, xPtr, targetPtr, prepared } = this.stageBatch(staging, x, target, loss);
-    const lossConfig = loss.stageConfig(prepared!.kernel, (bytes) => staging.alloc(bytes));
-    const step = staging.alloc(structBytes('StepConfig'));
+    // everything is checked and staged before the network is touched
+    const { batch, xPtr, targetPtr, prepared } = this.stageBatch(beginStaging(), x, target, loss);
     const plan = session.buffers(batch);
-    writeStruct('StepConfig', step, {
-      plan: plan.ptr,
-      loss: lossConfig,
-      optimizer: optimizerPtr,
-      target: targetPtr,
-      batch,
-      update: true,
-      inputGrad: false,
-    });
-    const core = getCore();
-    core.copyF32(plan.input, xPtr, batch * this.inFeatures);
-    const status = core.networkTrainStep(step);
+    const step = this.steps.config(plan, loss, prepared!.kernel, optimizerPtr, targetPtr, batch, this);
+    copyF32(plan.input, xPtr, batch * this.inFeatures);
+    const status = getCore().networkTrainStep(step);
     this.heldBatch = batch;
-    throwForStatus(status, loss, prepared!.kernel, this.outFeatures, '', readF32(plan.output, batch * this.outFeatures));
-    return readResult().loss;
+    throwForStatus(status, loss, prepared!.kernel, this.outFeatures, '', () => readF32(plan.output, batch * this.outFeatures));
+    return readResultField('loss');
   }
 
   /** The network's outputs for x, computed in batches of `batchSize` rows (inference: backward() cannot
@@ -333,6 +324,7 @@ export class Network {
     }
     this.plan.dispose();
     this.plan = null;
+    this.steps.dispose();
     sessions.delete(this);
     for (const layer of this.layers) if (layer.owner === this) layer.release();
   }

@@ -3,7 +3,7 @@
 // generic: it lays out one WASM block — header with the kernel's parameter block, a row per parameter,
 // then the state buffers (as many per parameter as the kernel names) — and checkpoints whatever state
 // the kind declares. A new optimizer adds its kernel and a class here; nothing in the base changes.
-import { type Ptr, WasmBlock, alignFloats, checkedBytes, getCore } from './core.js';
+import { type Ptr, WasmBlock, alignFloats, checkedBytes, getCore, memoryBuffer } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import {
   type OptimizerKernel,
@@ -125,7 +125,7 @@ export abstract class Optimizer<O extends Resolved = Resolved> {
 
   /** Calls `visit` with a live view of every used state buffer, parameter by parameter. */
   private forEachState(visit: (name: string, view: Float32Array) => void): void {
-    const memory = getCore().memory.buffer;
+    const memory = memoryBuffer();
     this.params.forEach((p, k) => {
       const state = readStructField('OptimizerRow', this.rowPtr(k), 'state');
       const stride = readStructField('OptimizerRow', this.rowPtr(k), 'stateStride');
@@ -166,7 +166,7 @@ export abstract class Optimizer<O extends Resolved = Resolved> {
 
   /** @internal A copy of the optimizer's whole WASM block (header, table, state), for tests. */
   snapshot(): Uint8Array {
-    return new Uint8Array(getCore().memory.buffer, this.alivePtr(), this.block!.bytes).slice();
+    return new Uint8Array(memoryBuffer(), this.alivePtr(), this.block!.bytes).slice();
   }
 
   /** @internal Copies of the per-parameter state buffers, parameter by parameter in stateNames order. */

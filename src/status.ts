@@ -50,7 +50,7 @@ export function throwForStatus(
   kernel: LossKernel,
   width: number,
   where: string,
-  outputs?: Float32Array,
+  outputs?: () => Float32Array,
 ): void {
   const status = statusName(code);
   if (status === 'ok') return;
@@ -58,7 +58,7 @@ export function throwForStatus(
   const kept = 'the step was not taken: parameters and optimizer state are as they were before it';
   switch (status) {
     case 'invalidPrediction':
-      throw lossRejects(loss, kernel, result.where, width, where, 'output', outputs?.[result.where]);
+      throw lossRejects(loss, kernel, result.where, width, where, 'output', outputs?.()[result.where]);
     case 'nonFiniteLoss':
       throw new BackpropError('NON_FINITE', `the loss became ${result.loss}${where}; ${kept}. Try a lower learning rate.`);
     case 'nonFiniteGradient':

@@ -1,7 +1,7 @@
 // net.trace(): one batch's forward and backward quantities per Linear layer, as the backpropagation lecture
 // draws them. The core's training step computes them (networkTrainStep with the update off, ∂L/∂x on);
 // this file only reads the plan's buffers and puts the parameters' gradients back as they were.
-import { beginStaging, checkedBytes, getCore, readF32 } from './core.js';
+import { beginStaging, checkedBytes, getCore, memoryBuffer, readF32 } from './core.js';
 import { type MatrixInput, stageFinite, toFlatRows } from './input.js';
 import { isElementwiseActivation, readResult, structBytes, writeStruct } from './kernel.js';
 import { Linear } from './layers.js';
@@ -73,14 +73,14 @@ export function traceNetwork(net: Network, x: MatrixInput, target: TargetInput, 
     core.copyF32(plan.input, xPtr, batch * net.inFeatures);
     const status = core.networkTrainStep(step);
     session.hold(batch);
-    throwForStatus(status, loss, prepared.kernel, net.outFeatures, '', readF32(plan.output, batch * net.outFeatures));
+    throwForStatus(status, loss, prepared.kernel, net.outFeatures, '', () => readF32(plan.output, batch * net.outFeatures));
     const act = (k: number) => readF32(plan.act(k), batch * widths[k]);
     const grad = (k: number) => readF32(plan.grad(k), batch * widths[k]);
     const gradsByName = new Map(params.map((p) => [p.name, p.grad.slice()]));
     /** σ'(z) of activation layer k: its own backward kernel applied to ∂L/∂a = 1. */
     const derivative = (k: number) => {
       const n = batch * widths[k + 1];
-      new Float32Array(core.memory.buffer, derivativeScratch, n).fill(1);
+      new Float32Array(memoryBuffer(), derivativeScratch, n).fill(1);
       core.layerActivationDerivative(plan.ptr, k, batch, derivativeScratch, derivativeScratch + n * 4);
       return readF32(derivativeScratch + n * 4, n);
     };

@@ -1,0 +1,69 @@
+// The configs that trainStep hands the core (a StepConfig and the loss's LossConfig with its class weights),
+// kept in one block per network between calls and rewritten only when what they hold changes: a training
+// loop that calls trainStep with the same loss, optimizer and batch size writes nothing but its data.
+import { type Ptr, WasmBlock } from './core.js';
+import { type LossKernel, structBytes, writeStruct } from './kernel.js';
+import { type Loss } from './losses.js';
+import { type Plan } from './plan.js';
+
+/** Where the LossConfig starts in the block, after the StepConfig. */
+const LOSS_OFFSET = Math.ceil(structBytes('StepConfig') / 16) * 16;
+
+interface Key {
+  loss: Loss | null;
+  kernel: LossKernel | null;
+  optimizer: Ptr;
+  plan: Ptr;
+  target: Ptr;
+  batch: number;
+}
+
+export class StepConfigs {
+  private block: WasmBlock | null = null;
+  private key: Key = { loss: null, kernel: null, optimizer: 0, plan: 0, target: 0, batch: 0 };
+
+  /** The StepConfig for one training step of `batch` rows with their targets at `target`. */
+  config(plan: Plan, loss: Loss, kernel: LossKernel, optimizer: Ptr, target: Ptr, batch: number, owner: object): Ptr {
+    const key = this.key;
+    if (key.loss !== loss || key.kernel !== kernel || !this.block) {
+      this.writeLoss(loss, kernel, owner);
+      key.loss = loss;
+      key.kernel = kernel;
+      key.plan = 0; // the step config below points at the new loss config
+    }
+    if (key.optimizer !== optimizer || key.plan !== plan.ptr || key.target !== target || key.batch !== batch) {
+      const block = this.block!;
+      writeStruct('StepConfig', block.ptr, {
+        plan: plan.ptr,
+        loss: block.ptr + LOSS_OFFSET,
+        optimizer,
+        target,
+        batch,
+        update: true,
+        inputGrad: false,
+      });
+      Object.assign(key, { optimizer, plan: plan.ptr, target, batch });
+    }
+    return this.block!.ptr;
+  }
+
+  private writeLoss(loss: Loss, kernel: LossKernel, owner: object): void {
+    const bytes = LOSS_OFFSET + loss.configBytes();
+    if (!this.block || this.block.bytes < bytes) {
+      this.block?.free();
+      this.block = null;
+      this.block = new WasmBlock(bytes, owner);
+    }
+    let next = this.block.ptr + LOSS_OFFSET;
+    loss.stageConfig(kernel, (n) => {
+      const at = next;
+      next += Math.ceil(n / 16) * 16;
+      return at;
+    });
+  }
+
+  dispose(): void {
+    this.block?.free();
+    this.block = null;
+  }
+}
