@@ -364,7 +364,13 @@ const report = {
   quick: QUICK,
 };
 try {
-  if (torchAvailable) report.torch = await torchInfo(1);
+  if (torchAvailable) {
+    report.torch = await torchInfo(1);
+    if (report.torch.blas.startsWith('reference'))
+      console.warn(
+        `PyTorch runs on the reference BLAS (${report.torch.blas}), ~20× slower than OpenBLAS: run npm run bench:torch-blas first`,
+      );
+  }
   report.workloads = summarize(await runWorkloads(WORKLOADS.filter((w) => !ONLY || ONLY.includes(w.id))));
   if (!ONLY || ONLY.includes('SWEEP')) {
     const training = summarize(await runWorkloads(SWEEP));

@@ -6,7 +6,7 @@
 // another interpreter). When it cannot import torch, torchAvailable is false and the bench omits the rows.
 // BLAS: Debian's torch runs its Linear layers on whatever libblas.so.3 is installed — the reference BLAS by
 // default, ~20× slower than OpenBLAS. `npm run bench:torch-blas` unpacks Debian's OpenBLAS (OpenMP build)
-// under node_modules/.cache without installing it; the workers then load it through LD_LIBRARY_PATH
+// under ~/.cache/backprop-wasm-bench without installing it; the workers then load it through LD_LIBRARY_PATH
 // (or point BENCH_TORCH_LIBS at any directory holding a libblas.so.3). OpenBLAS kernels: this machine's
 // environment sets OPENBLAS_CORETYPE=Haswell (AVX2), ~1.5–2× slower here than the AVX-512 kernels OpenBLAS
 // picks by itself (and that a PyTorch on MKL or oneDNN would use). The peer should be the strongest PyTorch a
@@ -14,15 +14,16 @@
 // BENCH_OPENBLAS_CORETYPE says. torchInfo() reports the BLAS and kernels that ran.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./torch_peer.py', import.meta.url));
-const LOCAL_OPENBLAS = fileURLToPath(
-  new URL('../../node_modules/.cache/bench-openblas/usr/lib/x86_64-linux-gnu/openblas-openmp', import.meta.url),
+const LOCAL_OPENBLAS = join(
+  process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
+  'backprop-wasm-bench/openblas/usr/lib/x86_64-linux-gnu/openblas-openmp',
 );
 const LIBS = process.env.BENCH_TORCH_LIBS ?? (existsSync(join(LOCAL_OPENBLAS, 'libblas.so.3')) ? LOCAL_OPENBLAS : undefined);
 
