@@ -56,6 +56,6 @@ try {
 } finally {
   await browser.close();
 }
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/browser.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
+mkdirSync(new URL('../results/spike-threads/', import.meta.url), { recursive: true });
+writeFileSync(new URL('../results/spike-threads/browser.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
 console.log(JSON.stringify(out, null, 2));

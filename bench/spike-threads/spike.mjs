@@ -2,7 +2,7 @@
 // it safe? `npm run bench:spike-threads` builds bench/spike-threads/pool.ts and runs every experiment below;
 // `node bench/spike-threads/spike.mjs <name> …` runs some: gemm (a, b), hog (c), threshold (d), scratch (e),
 // instances (f). The browser questions (g) are bench/spike-threads/browser.mjs. Figures go to stdout and to
-// bench/spike-threads/results/<name>.json; RESULTS.md is written by hand from them.
+// bench/results/spike-threads/<name>.json; RESULTS.md is written by hand from them.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { startPool, compile, f32, PAGES } from './pool.mjs';
@@ -16,8 +16,8 @@ const TRIALS = Number(process.env.SPIKE_TRIALS ?? 15);
 const results = {};
 const save = (name, value) => {
   results[name] = value;
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL(`./results/${name}.json`, import.meta.url), JSON.stringify(value, null, 2) + '\n');
+  mkdirSync(new URL('../results/spike-threads/', import.meta.url), { recursive: true });
+  writeFileSync(new URL(`../results/spike-threads/${name}.json`, import.meta.url), JSON.stringify(value, null, 2) + '\n');
 };
 
 // ---- the GEMMs of a Linear layer, on a pool's memory ----
