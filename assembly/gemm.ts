@@ -9,9 +9,15 @@
 
 import { activationForward } from "./activations";
 import { at } from "./memory";
+import { LAYER_SOFTMAX, LAYER_LOG_SOFTMAX } from "./generated/abi";
 
 /** The activation argument of gemmNTActivated when there is none. */
 export const NO_ACTIVATION: i32 = -1;
+
+/** Activations that need whole rows (their epilogue waits until every column of a row is computed). */
+@inline function perRow(activation: i32): bool {
+  return activation == LAYER_SOFTMAX || activation == LAYER_LOG_SOFTMAX;
+}
 
 /** c + a·b per lane: two instructions, or one fused multiply-add in the relaxed-SIMD build (the opt-in core
  *  that init({ simd: 'relaxed' }) loads; the default plain build is bit-for-bit deterministic everywhere). */
@@ -24,12 +30,25 @@ export const NO_ACTIVATION: i32 = -1;
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-// Scratch for packed operands: an 8-column panel of B ([K, 8]) that the 4×8 kernel streams from L1 for
-// every row tile (B's own rows can be power-of-two strides apart, which map to few cache sets), or Bᵀ for
-// the short-K forward path.
+// Scratch for packed operands, the cache blocking of gemmNN (assembly/gemm.ts is single-threaded: one copy):
+// - PANEL: B packed as consecutive 8-column panels [K][8] for a block of columns (up to 128 KiB, kept in
+//   L2), read row by row from B; also Bᵀ for the short-K forward path.
+// - TILES: a block of A's rows packed as consecutive 4-row tiles [K][4] (up to 16 KiB, kept in L1). dW's A
+//   is dZᵀ, whose rows are a whole row of dZ apart (8 KiB in a 2048-wide layer): unpacked, every step of K
+//   touched a new line of one L1 set, and wide layers ran at ~55 % of the 256-wide speed.
+// Packing only moves floats: every output is still the same madd chain along K in the same order, so results
+// do not depend on the block sizes (the tests check gemmNN bit for bit against the scalar reference).
 const PANEL_MAX_K: i32 = 4096;
 const PANEL_FLOATS: i32 = PANEL_MAX_K * 8;
-const PANEL = memory.data(PANEL_FLOATS * 4, 16);
+const PANEL_BYTES: usize = (<usize>(PANEL_MAX_K + 1) << 5) + 64; // at least one panel (with its bias row) at the longest K
+const PANEL = memory.data(<i32>PANEL_BYTES, 64);
+/** Bytes of A packed per row block: 16 KiB, half of a 32 KiB L1, the rest for a panel and C's rows. */
+const ROW_BLOCK_BYTES: usize = 16384;
+const TILES_BYTES: usize = (<usize>PANEL_MAX_K << 4) + 64;
+const TILES = memory.data(<i32>TILES_BYTES, 64);
+/** Bytes of scratch one thread needs for gemmNNColumns: a panels block and a tiles block, 64-byte aligned. */
+export const GEMM_SCRATCH_PANELS_BYTES: usize = PANEL_BYTES;
+export const GEMM_SCRATCH_TILES_BYTES: usize = TILES_BYTES;
 
 // ---- forward: C[M, N] = A[M, K]·B[N, K]ᵀ (+ bias[N]) ----
 
@@ -109,33 +128,96 @@ function gemmNTShortKRow(n: i32, k: i32, ai: usize, ci: usize, bias: usize): voi
   }
 }
 
-/** C = A·Bᵀ (+ bias), and with an activation kernel (not NO_ACTIVATION) also D = σ(C) (D may be C), applied
- *  to each block of four rows right after it is computed, while those rows are still in L1: the
- *  bias-and-activation epilogue of a Linear layer, fused. `params`: the activation's parameter block. */
+/** Columns j0..j1−1 of C = A·Bᵀ (+ bias) with the 4×2 dot-product kernel (few rows: nothing is packed),
+ *  all rows (j0 even; j1 even or N), in blocks of four rows, each followed by the activation epilogue. */
+function gemmNTDotColumns(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
+  activation: i32, params: usize, d: usize, j0: i32, j1: i32,
+): void {
+  const pairsEnd = j1 & ~1;
+  for (let i0 = 0; i0 < m; i0 += 4) {
+    const i1 = min(m, i0 + 4);
+    for (let j = j0; j < pairsEnd; j += 2) gemmNT4x2(m, k, a, lda, b, ldb, c, ldc, bias, i0, j);
+    if (j1 & 1) gemmNTColumn(i0, i1, k, a, lda, b, ldb, c, ldc, bias, j1 - 1);
+    if (activation != NO_ACTIVATION) epilogue(n, c, ldc, activation, params, d, i0, i1, j0, j1);
+  }
+}
+
+/** D = σ(C) on rows i0..i1−1, columns j0..j1−1 (whole rows for softmax and log-softmax). */
+@inline function epilogue(n: i32, c: usize, ldc: i32, activation: i32, params: usize, d: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
+  const width = j1 - j0;
+  if (ldc == n && width == n) activationForward(activation, params, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
+  else for (let i = i0; i < i1; i++) activationForward(activation, params, at(c, i * ldc + j0), at(d, i * ldc + j0), 1, width);
+}
+
+/** Whether the forward packs (4×8 tiles on packed operands) rather than running 4×2 dot products on A and B in
+ *  place: for enough rows and work to pay for the packing, and N close enough to a multiple of 8 (the last
+ *  panel computes 8 columns whatever N is: N = 10 would waste 6 of 16). Decided on the whole GEMM, never per
+ *  column range, so every output is computed the same way however the columns are split. */
+export function gemmNTPacks(m: i32, n: i32, k: i32): bool {
+  const n8 = (n + 7) & ~7;
+  return m >= 8 && k >= 4 && k <= PANEL_MAX_K && (n8 - n) * 8 <= n8 && <i64>m * n * k >= 16384;
+}
+
+/** Columns j0..j1−1 of C = A·Bᵀ (+ bias) and D = σ(C), all rows: j0 a multiple of 8, j1 a multiple of 8 or N.
+ *  Softmax and log-softmax need whole rows: with them, j0 = 0 and j1 = N. The scratch is the caller's (a
+ *  thread's own). Every output is the same sequence of instructions whatever the range, so ranges can go to
+ *  different threads. */
+export function gemmNTColumns(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
+  activation: i32, params: usize, d: usize, j0: i32, j1: i32, panels: usize, tiles: usize,
+): void {
+  if (!gemmNTPacks(m, n, k)) {
+    gemmNTDotColumns(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, params, d, j0, j1);
+    return;
+  }
+  const perTile = activation != NO_ACTIVATION && !perRow(activation); // softmax waits for whole rows
+  const panelStep = biasPanelBytes(k), tileStep = tileBytes(k);
+  const colBlock = <i32>(PANEL_BYTES / panelStep) << 3;
+  const rowBlock = <i32>max<usize>(1, ROW_BLOCK_BYTES / tileStep) << 2;
+  for (let jc = j0; jc < j1; jc += colBlock) {
+    const jEnd = min(j1, jc + colBlock);
+    packTransposedPanels(k, b, ldb, bias, jc, jEnd, panels);
+    for (let ic = 0; ic < m; ic += rowBlock) {
+      const iEnd = min(m, ic + rowBlock);
+      packTiles(k, a, lda, 1, ic, iEnd, tiles);
+      let tile = tiles;
+      for (let i0 = ic; i0 < iEnd; i0 += 4) {
+        let panel = panels;
+        for (let j = jc; j < jEnd; j += 8) {
+          gemmNT4x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, min(4, m - i0), min(8, jEnd - j));
+          panel += panelStep;
+        }
+        if (perTile) epilogue(n, c, ldc, activation, params, d, i0, min(m, i0 + 4), jc, jEnd);
+        tile += tileStep;
+      }
+    }
+  }
+  if (perRow(activation)) { // whole rows (j0 = 0, j1 = N)
+    if (ldc == n) activationForward(activation, params, c, d, m, n);
+    else for (let i = 0; i < m; i++) activationForward(activation, params, at(c, i * ldc), at(d, i * ldc), 1, n);
+  }
+}
+
+/** C = A·Bᵀ (+ bias), and with an activation kernel (not NO_ACTIVATION) also D = σ(C) (D may be C): the
+ *  bias-and-activation epilogue of a Linear layer, fused (applied to each block of four rows while it is still
+ *  in L1). `params`: the activation's parameter block. */
 export function gemmNTActivated(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize,
   activation: i32, params: usize, d: usize,
 ): void {
-  const shortK = k < 4 && n * k <= PANEL_FLOATS;
-  if (shortK) {
+  if (k < 4 && n * k <= PANEL_FLOATS) {
     for (let j = 0; j < n; j++) {
       for (let p = 0; p < k; p++) store<f32>(at(PANEL, p * n + j), load<f32>(at(b, j * ldb + p)));
     }
-  }
-  const pairs = n & ~1;
-  for (let i0 = 0; i0 < m; i0 += 4) {
-    const i1 = min(m, i0 + 4);
-    if (shortK) {
+    for (let i0 = 0; i0 < m; i0 += 4) {
+      const i1 = min(m, i0 + 4);
       for (let i = i0; i < i1; i++) gemmNTShortKRow(n, k, at(a, i * lda), at(c, i * ldc), bias);
-    } else {
-      for (let j0 = 0; j0 < pairs; j0 += 2) gemmNT4x2(m, k, a, lda, b, ldb, c, ldc, bias, i0, j0);
-      if (n & 1) gemmNTColumn(i0, i1, k, a, lda, b, ldb, c, ldc, bias, n - 1);
+      if (activation != NO_ACTIVATION) epilogue(n, c, ldc, activation, params, d, i0, i1, 0, n);
     }
-    if (activation != NO_ACTIVATION) {
-      if (ldc == n) activationForward(activation, params, at(c, i0 * ldc), at(d, i0 * ldc), i1 - i0, n); // rows adjacent
-      else for (let i = i0; i < i1; i++) activationForward(activation, params, at(c, i * ldc), at(d, i * ldc), 1, n);
-    }
+    return;
   }
+  gemmNTColumns(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, params, d, 0, n, PANEL, TILES);
 }
 
 export function gemmNT(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, bias: usize): void {
@@ -228,33 +310,285 @@ function gemmNNEdge(
   }
 }
 
-function packPanel(k: i32, b: usize, ldb: i32, j0: i32): void {
+/** Bytes from one packed panel (tile) to the next: K rows of 32 (16) bytes and a cache line more, so that
+ *  the same step of K in consecutive panels does not fall in one cache set when K is a power of two. */
+@inline function panelBytes(k: i32): usize { return (<usize>k << 5) + 64; }
+@inline function tileBytes(k: i32): usize { return (<usize>k << 4) + 64; }
+
+/** Columns j0..j1−1 of B (j1 − j0 a multiple of 8) into PANEL as consecutive [K][8] panels, reading B
+ *  row by row. */
+function packPanels(k: i32, b: usize, ldb: i32, j0: i32, j1: i32, panels: usize): void {
+  const panelStep = panelBytes(k);
   let src = at(b, j0);
-  let dst = PANEL;
-  const step = <usize>ldb << 2;
+  let dst = panels;
+  const srcStep = <usize>ldb << 2;
   for (let p = 0; p < k; p++) {
-    v128.store(dst, v128.load(src));
-    v128.store(dst, v128.load(src, 16), 16);
-    src += step;
+    let from = src, to = dst;
+    for (let j = j0; j < j1; j += 8) {
+      v128.store(to, v128.load(from));
+      v128.store(to, v128.load(from, 16), 16);
+      from += 32;
+      to += panelStep;
+    }
+    src += srcStep;
     dst += 32;
   }
+}
+
+/** Rows i0..i1−1 of A into TILES as consecutive [K][4] tiles; a last tile of fewer than four rows repeats
+ *  its last row (those results are not stored). */
+function packTiles(k: i32, a: usize, rsA: i32, csA: i32, i0: i32, i1: i32, tiles: usize): void {
+  const step = tileBytes(k);
+  const fullEnd = i0 + ((i1 - i0) & ~3);
+  let t = i0;
+  if (rsA == 1) {
+    // dW: A = dZᵀ, four rows of a tile are adjacent floats of one row of dZ: read dZ's rows in order
+    let src = at(a, i0), dst = tiles;
+    const srcStep = <usize>csA << 2;
+    for (let p = 0; p < k; p++) {
+      let from = src, to = dst;
+      for (let r = i0; r < fullEnd; r += 4) {
+        v128.store(to, v128.load(from));
+        from += 16;
+        to += step;
+      }
+      src += srcStep;
+      dst += 16;
+    }
+    t = fullEnd;
+  } else if (csA == 1) {
+    // dX: a tile's rows are contiguous along K: transpose 4×4 blocks
+    for (; t < fullEnd; t += 4) {
+      let dst = tiles + <usize>((t - i0) >> 2) * step;
+      const r0 = at(a, t * rsA), r1 = at(r0, rsA), r2 = at(r1, rsA), r3 = at(r2, rsA);
+      let p = 0;
+      for (; p + 4 <= k; p += 4) {
+        const x0 = v128.load(at(r0, p)), x1 = v128.load(at(r1, p)), x2 = v128.load(at(r2, p)), x3 = v128.load(at(r3, p));
+        const lo01 = i32x4.shuffle(x0, x1, 0, 4, 1, 5), hi01 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+        const lo23 = i32x4.shuffle(x2, x3, 0, 4, 1, 5), hi23 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+        v128.store(dst, i32x4.shuffle(lo01, lo23, 0, 1, 4, 5));
+        v128.store(dst, i32x4.shuffle(lo01, lo23, 2, 3, 6, 7), 16);
+        v128.store(dst, i32x4.shuffle(hi01, hi23, 0, 1, 4, 5), 32);
+        v128.store(dst, i32x4.shuffle(hi01, hi23, 2, 3, 6, 7), 48);
+        dst += 64;
+      }
+      for (; p < k; p++) {
+        store<f32>(dst, load<f32>(at(r0, p)));
+        store<f32>(dst, load<f32>(at(r1, p)), 4);
+        store<f32>(dst, load<f32>(at(r2, p)), 8);
+        store<f32>(dst, load<f32>(at(r3, p)), 12);
+        dst += 16;
+      }
+    }
+  }
+  // any other strides, and a last tile of fewer than four rows
+  for (; t < i1; t += 4) {
+    let dst = tiles + <usize>((t - i0) >> 2) * step;
+    const rows = min(4, i1 - t);
+    const r0 = at(a, t * rsA);
+    const r1 = rows > 1 ? at(r0, rsA) : r0, r2 = rows > 2 ? at(r1, rsA) : r1, r3 = rows > 3 ? at(r2, rsA) : r2;
+    for (let p = 0; p < k; p++) {
+      const offset = p * csA;
+      store<f32>(dst, load<f32>(at(r0, offset)));
+      store<f32>(dst, load<f32>(at(r1, offset)), 4);
+      store<f32>(dst, load<f32>(at(r2, offset)), 8);
+      store<f32>(dst, load<f32>(at(r3, offset)), 12);
+      dst += 16;
+    }
+  }
+}
+
+/** gemmNN4x8 on packed operands: a 4-row tile of A [K][4] times an 8-column panel of B [K][8], one pointer
+ *  each with constant offsets. The same madd chain per output as gemmNN4x8. */
+function gemmNN4x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, rows: i32, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const v0 = v128.load32_splat(ap), v1 = v128.load32_splat(ap, 4);
+    c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+    c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
+    const v2 = v128.load32_splat(ap, 8), v3 = v128.load32_splat(ap, 12);
+    c20 = madd(v2, b0, c20); c21 = madd(v2, b1, c21);
+    c30 = madd(v3, b0, c30); c31 = madd(v3, b1, c31);
+    ap += 16; bp += 32;
+  }
+  storeRow8(out, c00, c01, accumulate);
+  if (rows > 1) storeRow8(at(out, ldc), c10, c11, accumulate);
+  if (rows > 2) storeRow8(at(out, 2 * ldc), c20, c21, accumulate);
+  if (rows > 3) storeRow8(at(out, 3 * ldc), c30, c31, accumulate);
+}
+
+/** gemmNN4x8Packed for the last tile of a ragged M when it has one or two rows: the same chain per output,
+ *  without computing (and discarding) the missing rows. */
+function gemmNN2x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, rows: i32, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  if (rows > 1) {
+    for (let p = 0; p < k; p++) {
+      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+      const v0 = v128.load32_splat(ap), v1 = v128.load32_splat(ap, 4);
+      c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+      c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
+      ap += 16; bp += 32;
+    }
+    storeRow8(out, c00, c01, accumulate);
+    storeRow8(at(out, ldc), c10, c11, accumulate);
+  } else {
+    for (let p = 0; p < k; p++) {
+      const v0 = v128.load32_splat(ap);
+      c00 = madd(v0, v128.load(bp), c00); c01 = madd(v0, v128.load(bp, 16), c01);
+      ap += 16; bp += 32;
+    }
+    storeRow8(out, c00, c01, accumulate);
+  }
+}
+
+/** A panel for the forward: 8 bias values (0 without bias; 0 past N), then W's rows j..j+7 transposed, [K][8]
+ *  (rows past N as zeros); one cache line of padding after. */
+@inline function biasPanelBytes(k: i32): usize { return (<usize>(k + 1) << 5) + 64; }
+
+/** Rows j0..j1−1 of B = W [N, K] (j0 a multiple of 8) as consecutive bias panels, transposing 4×4 blocks. */
+function packTransposedPanels(k: i32, b: usize, ldb: i32, bias: usize, j0: i32, j1: i32, panels: usize): void {
+  const n = j1;
+  const step = biasPanelBytes(k);
+  let dst = panels;
+  for (let j = j0; j < j1; j += 8) {
+    const rows = min(8, n - j);
+    for (let r = 0; r < 8; r++) store<f32>(dst + (<usize>r << 2), bias && r < rows ? load<f32>(at(bias, j + r)) : 0);
+    let out = dst + 32;
+    if (rows == 8) {
+      const w0 = at(b, j * ldb), rowStep = <usize>ldb << 2;
+      let p = 0;
+      for (; p + 4 <= k; p += 4) {
+        const r0 = at(w0, p);
+        const x0 = v128.load(r0), x1 = v128.load(r0 + rowStep), x2 = v128.load(r0 + 2 * rowStep), x3 = v128.load(r0 + 3 * rowStep);
+        const y0 = v128.load(r0 + 4 * rowStep), y1 = v128.load(r0 + 5 * rowStep), y2 = v128.load(r0 + 6 * rowStep), y3 = v128.load(r0 + 7 * rowStep);
+        const xlo01 = i32x4.shuffle(x0, x1, 0, 4, 1, 5), xhi01 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+        const xlo23 = i32x4.shuffle(x2, x3, 0, 4, 1, 5), xhi23 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+        const ylo01 = i32x4.shuffle(y0, y1, 0, 4, 1, 5), yhi01 = i32x4.shuffle(y0, y1, 2, 6, 3, 7);
+        const ylo23 = i32x4.shuffle(y2, y3, 0, 4, 1, 5), yhi23 = i32x4.shuffle(y2, y3, 2, 6, 3, 7);
+        v128.store(out, i32x4.shuffle(xlo01, xlo23, 0, 1, 4, 5));
+        v128.store(out, i32x4.shuffle(ylo01, ylo23, 0, 1, 4, 5), 16);
+        v128.store(out, i32x4.shuffle(xlo01, xlo23, 2, 3, 6, 7), 32);
+        v128.store(out, i32x4.shuffle(ylo01, ylo23, 2, 3, 6, 7), 48);
+        v128.store(out, i32x4.shuffle(xhi01, xhi23, 0, 1, 4, 5), 64);
+        v128.store(out, i32x4.shuffle(yhi01, yhi23, 0, 1, 4, 5), 80);
+        v128.store(out, i32x4.shuffle(xhi01, xhi23, 2, 3, 6, 7), 96);
+        v128.store(out, i32x4.shuffle(yhi01, yhi23, 2, 3, 6, 7), 112);
+        out += 128;
+      }
+      for (; p < k; p++) {
+        for (let r = 0; r < 8; r++) store<f32>(out + (<usize>r << 2), load<f32>(at(b, (j + r) * ldb + p)));
+        out += 32;
+      }
+    } else {
+      for (let p = 0; p < k; p++) {
+        for (let r = 0; r < 8; r++) store<f32>(out + (<usize>r << 2), r < rows ? load<f32>(at(b, (j + r) * ldb + p)) : 0);
+        out += 32;
+      }
+    }
+    dst += step;
+  }
+}
+
+/** The forward's tile: a 4-row tile of A [K][4] times a bias panel — each output's chain starts from its bias
+ *  and adds the products in order along K, exactly as the scalar reference does. The last panel of a ragged
+ *  N stores only its `cols` columns. */
+function gemmNT4x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, rows: i32, cols: i32): void {
+  const bias0 = v128.load(bp), bias1 = v128.load(bp, 16);
+  let c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1;
+  bp += 32;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const v0 = v128.load32_splat(ap), v1 = v128.load32_splat(ap, 4);
+    c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+    c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
+    const v2 = v128.load32_splat(ap, 8), v3 = v128.load32_splat(ap, 12);
+    c20 = madd(v2, b0, c20); c21 = madd(v2, b1, c21);
+    c30 = madd(v3, b0, c30); c31 = madd(v3, b1, c31);
+    ap += 16; bp += 32;
+  }
+  if (cols == 8) {
+    storeRow8(out, c00, c01, false);
+    if (rows > 1) storeRow8(at(out, ldc), c10, c11, false);
+    if (rows > 2) storeRow8(at(out, 2 * ldc), c20, c21, false);
+    if (rows > 3) storeRow8(at(out, 3 * ldc), c30, c31, false);
+  } else {
+    storeRowPart(out, c00, c01, cols);
+    if (rows > 1) storeRowPart(at(out, ldc), c10, c11, cols);
+    if (rows > 2) storeRowPart(at(out, 2 * ldc), c20, c21, cols);
+    if (rows > 3) storeRowPart(at(out, 3 * ldc), c30, c31, cols);
+  }
+}
+
+/** The first `cols` (< 8) of the eight floats lo, hi. */
+function storeRowPart(out: usize, lo: v128, hi: v128, cols: i32): void {
+  store<f32>(out, f32x4.extract_lane(lo, 0));
+  if (cols > 1) store<f32>(out, f32x4.extract_lane(lo, 1), 4);
+  if (cols > 2) store<f32>(out, f32x4.extract_lane(lo, 2), 8);
+  if (cols > 3) store<f32>(out, f32x4.extract_lane(lo, 3), 12);
+  if (cols > 4) store<f32>(out, f32x4.extract_lane(hi, 0), 16);
+  if (cols > 5) store<f32>(out, f32x4.extract_lane(hi, 1), 20);
+  if (cols > 6) store<f32>(out, f32x4.extract_lane(hi, 2), 24);
+}
+
+/** Columns j0..j1−1 (j1 − j0 a multiple of 8) of C, blocked: a column block of B packed into `panels` (kept
+ *  in L2), then for each row block of A packed into `tiles` (kept in L1), each tile against every panel (C is
+ *  written row by row, which matters when K is small). The scratch is the caller's: PANEL and TILES on this
+ *  thread; a thread pool would give each thread its own. */
+export function gemmNNColumns(
+  m: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
+  j0: i32, j1: i32, panels: usize, tiles: usize,
+): void {
+  const panelStep = panelBytes(k), tileStep = tileBytes(k);
+  const colBlock = <i32>(PANEL_BYTES / panelStep) << 3;
+  const rowBlock = <i32>max<usize>(1, ROW_BLOCK_BYTES / tileStep) << 2;
+  for (let jc = j0; jc < j1; jc += colBlock) {
+    const jEnd = min(j1, jc + colBlock);
+    packPanels(k, b, ldb, jc, jEnd, panels);
+    for (let ic = 0; ic < m; ic += rowBlock) {
+      const iEnd = min(m, ic + rowBlock);
+      packTiles(k, a, rsA, csA, ic, iEnd, tiles);
+      let tile = tiles;
+      for (let i0 = ic; i0 < iEnd; i0 += 4) {
+        let panel = panels;
+        const rows = min(4, m - i0);
+        for (let j = jc; j < jEnd; j += 8) {
+          if (rows > 2) gemmNN4x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, rows, accumulate);
+          else gemmNN2x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, rows, accumulate);
+          panel += panelStep;
+        }
+        tile += tileStep;
+      }
+    }
+  }
+}
+
+/** Whether gemmNN packs (gemmNNColumns) or runs the 4×8 kernel on A and B in place (few rows, or K too long
+ *  for a panel). */
+export function gemmNNPacks(m: i32, k: i32): bool {
+  return k <= PANEL_MAX_K && m > 4;
+}
+
+/** Columns n8..N−1 (N − n8 < 8) of C, after the full panels. */
+export function gemmNNEdgeColumns(
+  m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, n8: i32,
+): void {
+  if (n8 < n) gemmNNEdge(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, n8);
 }
 
 export function gemmNN(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
 ): void {
   const full = n & ~7;
-  if (k <= PANEL_MAX_K && m > 4) {
-    for (let j0 = 0; j0 < full; j0 += 8) {
-      packPanel(k, b, ldb, j0);
-      for (let i0 = 0; i0 < m; i0 += 4) gemmNN4x8(m, k, a, rsA, csA, PANEL - (<usize>j0 << 2), 8, c, ldc, accumulate, i0, j0);
-    }
+  if (gemmNNPacks(m, k)) {
+    gemmNNColumns(m, k, a, rsA, csA, b, ldb, c, ldc, accumulate, 0, full, PANEL, TILES);
   } else {
     for (let i0 = 0; i0 < m; i0 += 4) {
       for (let j0 = 0; j0 < full; j0 += 8) gemmNN4x8(m, k, a, rsA, csA, b, ldb, c, ldc, accumulate, i0, j0);
     }
   }
-  if (full < n) gemmNNEdge(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, full);
+  gemmNNEdgeColumns(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, full);
 }
 
 // ---- the Linear layer ----

@@ -1,9 +1,12 @@
 // The four training workloads, with seeded synthetic data and the same shapes and hyper-parameters for
 // every library. Each peer's setup() returns { run, samplesPerRun, dispose } where run() is one unit of
-// work: a step (W1, W4 per call) or an epoch (W2, W3, and fit on W4).
+// work: a step (W1, W4 per call) or an epoch (W2, W3, and fit on W4) — or { measure } when the peer times
+// itself (PyTorch, in its own process, on the same data). Then the width sweep (SWEEP).
 import { init, Network, Linear, Relu, Sigmoid, MSELoss, CrossEntropyLoss, SGD, Generator } from '../dist/index.js';
 import { makeRegressionLikeSklearn } from '../examples/sklearn-regression.mjs';
 import { NaiveMlp } from './peers/naive.mjs';
+import { TightMlp } from './peers/tight.mjs';
+import { torchAvailable, torchPeer, dataFile } from './peers/torch.mjs';
 import { tf, useBackend, customLoop, layersModel } from './peers/tfjs.mjs';
 import { brainNetwork, brainData, brainEpoch } from './peers/brain.mjs';
 
@@ -21,17 +24,36 @@ function classification(rows, features, classes, seed) {
   return { x, labels, oneHot };
 }
 
+/** PyTorch with 1 and 2 threads on the same task and data, when /usr/bin/python3 has torch (else no rows). */
+function torchPeers(task, threadCounts = [1, 2]) {
+  if (!torchAvailable) return [];
+  return threadCounts.map((threads) => [`PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, torchPeer(threads, task)]);
+}
+
 function batches(rows, batchSize) {
   const out = [];
   for (let start = 0; start < rows; start += batchSize) out.push([start, Math.min(rows, start + batchSize)]);
   return out;
 }
 
-/** Peers for the mini-batch classification workloads (W2, W3). */
-function classifierPeers({ sizes, rows, batchSize, lr, seed, slowRows }) {
+/** Peers for the mini-batch classification workloads (W2, W3; the width sweep keeps only ours and PyTorch). */
+function classifierPeers({ id, sizes, rows, batchSize, lr, seed, slowRows, torchThreads = [1, 2], others = true }) {
   const classes = sizes.at(-1),
     features = sizes[0];
   const data = classification(rows, features, classes, seed);
+  const torchTask = {
+    sizes,
+    hidden: 'relu',
+    output: 'none',
+    loss: 'ce',
+    lr,
+    batch: batchSize,
+    rows,
+    mode: 'epoch',
+    shuffle: true,
+    x: dataFile(`${id}-x`, data.x),
+    y: dataFile(`${id}-labels`, data.labels),
+  };
   const layers = () =>
     sizes
       .slice(1)
@@ -54,70 +76,79 @@ function classifierPeers({ sizes, rows, batchSize, lr, seed, slowRows }) {
         };
       },
     ],
-    [
-      'naive JS',
-      async () => {
-        const net = new NaiveMlp(sizes, { hidden: 'relu', output: 'none' });
-        const parts = batches(slow, batchSize);
-        return {
-          samplesPerRun: slow,
-          run: () => {
-            for (const [s, e] of parts)
-              net.trainStep(data.x.subarray(s * features, e * features), data.labels.subarray(s, e), e - s, 'ce', lr);
-          },
-        };
-      },
-    ],
-    [
-      'brain.js',
-      async () => {
-        const net = brainNetwork(sizes.slice(1, -1), 'relu', lr);
-        const rowsForBrain = Math.min(slow, 512);
-        const set = brainData(data.x, features, data.oneHot, classes, rowsForBrain);
-        return { samplesPerRun: rowsForBrain, run: () => brainEpoch(net, set, lr) };
-      },
-    ],
-    ...['wasm', 'cpu'].map((backend) => [
-      `tfjs-${backend} custom loop`,
-      async () => {
-        await useBackend(backend);
-        const model = customLoop(sizes, { hidden: 'relu', output: 'none', loss: 'ce', lr });
-        const count = backend === 'cpu' ? slow : rows;
-        const parts = batches(count, batchSize).map(([s, e]) => [
-          tf.tensor2d(data.x.subarray(s * features, e * features), [e - s, features]),
-          tf.tensor2d(data.oneHot.subarray(s * classes, e * classes), [e - s, classes]),
-        ]);
-        return {
-          samplesPerRun: count,
-          run: () => {
-            for (const [x, y] of parts) model.step(x, y);
-          },
-          dispose: () => {
-            model.dispose();
-            parts.flat().forEach((t) => t.dispose());
-          },
-        };
-      },
-    ]),
-    [
-      'tfjs-wasm model.fit',
-      async () => {
-        await useBackend('wasm');
-        const model = layersModel(sizes, { hidden: 'relu', output: 'none', loss: 'ce', lr });
-        const x = tf.tensor2d(data.x, [rows, features]),
-          y = tf.tensor2d(data.oneHot, [rows, classes]);
-        return {
-          samplesPerRun: rows,
-          run: () => model.fit(x, y, { batchSize, epochs: 1, shuffle: true, verbose: 0 }),
-          dispose: () => {
-            model.dispose();
-            x.dispose();
-            y.dispose();
-          },
-        };
-      },
-    ],
-  ];
+    ...torchPeers(torchTask, torchThreads),
+  ].concat(
+    others
+      ? [
+          ...['tight JS', 'naive JS'].map((name) => [
+            name,
+            async () => {
+              const net =
+                name === 'tight JS'
+                  ? new TightMlp(sizes, { hidden: 'relu', output: 'none', maxBatch: batchSize })
+                  : new NaiveMlp(sizes, { hidden: 'relu', output: 'none' });
+              const parts = batches(slow, batchSize);
+              return {
+                samplesPerRun: slow,
+                run: () => {
+                  for (const [s, e] of parts)
+                    net.trainStep(data.x.subarray(s * features, e * features), data.labels.subarray(s, e), e - s, 'ce', lr);
+                },
+              };
+            },
+          ]),
+          [
+            'brain.js',
+            async () => {
+              const net = brainNetwork(sizes.slice(1, -1), 'relu', lr);
+              const rowsForBrain = Math.min(slow, 512);
+              const set = brainData(data.x, features, data.oneHot, classes, rowsForBrain);
+              return { samplesPerRun: rowsForBrain, run: () => brainEpoch(net, set, lr) };
+            },
+          ],
+          ...['wasm', 'cpu'].map((backend) => [
+            `tfjs-${backend} custom loop`,
+            async () => {
+              await useBackend(backend);
+              const model = customLoop(sizes, { hidden: 'relu', output: 'none', loss: 'ce', lr });
+              const count = backend === 'cpu' ? slow : rows;
+              const parts = batches(count, batchSize).map(([s, e]) => [
+                tf.tensor2d(data.x.subarray(s * features, e * features), [e - s, features]),
+                tf.tensor2d(data.oneHot.subarray(s * classes, e * classes), [e - s, classes]),
+              ]);
+              return {
+                samplesPerRun: count,
+                run: () => {
+                  for (const [x, y] of parts) model.step(x, y);
+                },
+                dispose: () => {
+                  model.dispose();
+                  parts.flat().forEach((t) => t.dispose());
+                },
+              };
+            },
+          ]),
+          [
+            'tfjs-wasm model.fit',
+            async () => {
+              await useBackend('wasm');
+              const model = layersModel(sizes, { hidden: 'relu', output: 'none', loss: 'ce', lr });
+              const x = tf.tensor2d(data.x, [rows, features]),
+                y = tf.tensor2d(data.oneHot, [rows, classes]);
+              return {
+                samplesPerRun: rows,
+                run: () => model.fit(x, y, { batchSize, epochs: 1, shuffle: true, verbose: 0 }),
+                dispose: () => {
+                  model.dispose();
+                  x.dispose();
+                  y.dispose();
+                },
+              };
+            },
+          ],
+        ]
+      : [],
+  );
 }
 
 export const WORKLOADS = [
@@ -148,12 +179,31 @@ export const WORKLOADS = [
           },
         ],
         [
+          'tight JS',
+          async () => {
+            const net = new TightMlp(sizes, { hidden: 'relu', output: 'none', maxBatch: 100 });
+            return { samplesPerRun: 1, run: () => net.trainStep(x, y, 100, 'mse', 0.01) };
+          },
+        ],
+        [
           'naive JS',
           async () => {
             const net = new NaiveMlp(sizes, { hidden: 'relu', output: 'none' });
             return { samplesPerRun: 1, run: () => net.trainStep(x, y, 100, 'mse', 0.01) };
           },
         ],
+        ...torchPeers({
+          sizes,
+          hidden: 'relu',
+          output: 'none',
+          loss: 'mse',
+          lr: 0.01,
+          batch: 100,
+          rows: 100,
+          mode: 'step',
+          x: dataFile('W1-x', Float32Array.from(x)),
+          y: dataFile('W1-y', Float32Array.from(y)),
+        }),
         [
           'brain.js (one online pass over the 100 rows)',
           async () => {
@@ -196,7 +246,8 @@ export const WORKLOADS = [
     unit: 'samples/s',
     kind: 'epoch',
     higherIsBetter: true,
-    peers: () => classifierPeers({ sizes: [784, 128, 10], rows: 4096, batchSize: 64, lr: 0.05, seed: 2, slowRows: 1024 }),
+    peers: () =>
+      classifierPeers({ id: 'W2', sizes: [784, 128, 10], rows: 4096, batchSize: 64, lr: 0.05, seed: 2, slowRows: 1024 }),
   },
   {
     id: 'W3',
@@ -204,7 +255,8 @@ export const WORKLOADS = [
     unit: 'samples/s',
     kind: 'epoch',
     higherIsBetter: true,
-    peers: () => classifierPeers({ sizes: [256, 512, 512, 10], rows: 2048, batchSize: 128, lr: 0.05, seed: 3, slowRows: 512 }),
+    peers: () =>
+      classifierPeers({ id: 'W3', sizes: [256, 512, 512, 10], rows: 2048, batchSize: 128, lr: 0.05, seed: 3, slowRows: 512 }),
   },
   {
     id: 'W4',
@@ -262,10 +314,13 @@ export const WORKLOADS = [
             };
           },
         ],
-        [
-          'naive JS',
+        ...['tight JS', 'naive JS'].map((name) => [
+          name,
           async () => {
-            const net = new NaiveMlp([2, 8, 1], { hidden: 'sigmoid', output: 'sigmoid' });
+            const net =
+              name === 'tight JS'
+                ? new TightMlp([2, 8, 1], { hidden: 'sigmoid', output: 'sigmoid' })
+                : new NaiveMlp([2, 8, 1], { hidden: 'sigmoid', output: 'sigmoid' });
             const samples = xor.map(([a, b, t]) => [Float32Array.of(a, b), Float32Array.of(t)]);
             let i = 0;
             return {
@@ -276,7 +331,19 @@ export const WORKLOADS = [
               },
             };
           },
-        ],
+        ]),
+        ...torchPeers({
+          sizes: [2, 8, 1],
+          hidden: 'sigmoid',
+          output: 'sigmoid',
+          loss: 'mse',
+          lr: 0.5,
+          batch: 1,
+          rows,
+          mode: 'step',
+          x: dataFile('W4-x', x),
+          y: dataFile('W4-y', y),
+        }),
         [
           'brain.js',
           async () => {
@@ -309,3 +376,29 @@ export const WORKLOADS = [
     },
   },
 ];
+
+/** The width sweep of issue 11: 256 → h ReLU → 10, batch 64 — does a wide layer keep the efficiency of a
+ *  256-wide one? Ours against PyTorch with 1 thread; bench/run.mjs also times each GEMM of its step. */
+export const SWEEP_WIDTHS = [4, 16, 64, 256, 1024, 2048];
+export const SWEEP_BATCH = 64;
+export const SWEEP = SWEEP_WIDTHS.map((h) => ({
+  id: `h${h}`,
+  name: `256 → ${h} ReLU → 10, cross-entropy, SGD lr 0.05, batch ${SWEEP_BATCH}, 2048 rows`,
+  h,
+  unit: 'samples/s',
+  kind: 'epoch',
+  higherIsBetter: true,
+  minSeconds: 0.25,
+  peers: () =>
+    classifierPeers({
+      id: `sweep-h${h}`,
+      sizes: [256, h, 10],
+      rows: 2048,
+      batchSize: SWEEP_BATCH,
+      lr: 0.05,
+      seed: 5,
+      slowRows: 0,
+      torchThreads: [1],
+      others: false,
+    }),
+}));

@@ -13,6 +13,34 @@ function compare(simd: Float32Array, scalar: Float32Array) {
   expect(ref.maxRelativeError(simd, scalar, 1)).toBeLessThan(1e-5);
 }
 
+/** Index of the first float whose bits differ, or −1. */
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length),
+    y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  if (x.length !== y.length) return Math.min(x.length, y.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return -1;
+}
+
+/** gemmNN computes each output as the scalar reference does — one multiply and one add per step of K, in
+ *  order, then the old value of C added — whatever its tiles, packing and blocks: the same bits. */
+function expectSameBits(simd: Float32Array, scalar: Float32Array, what: string) {
+  const at = firstDifference(simd, scalar);
+  expect(at, `${what}: first differing float at ${at}: ${simd[at]} vs ${scalar[at]}`).toBe(-1);
+}
+
+/** The forward packs under gemmNTPacks's rule (assembly/gemm.ts): then each output is bias + the products in
+ *  order along K, the scalar reference's own sequence (same bits); otherwise 4-lane dot products (float32
+ *  rounding of a different order). */
+function forwardPacks(m: number, n: number, k: number): boolean {
+  const n8 = Math.ceil(n / 8) * 8;
+  return m >= 8 && k >= 4 && k <= 4096 && (n8 - n) * 8 <= n8 && m * n * k >= 16384;
+}
+function compareNT(m: number, n: number, k: number, simd: Float32Array, scalar: Float32Array) {
+  if (forwardPacks(m, n, k)) expectSameBits(simd, scalar, `M ${m} N ${n} K ${k}`);
+  else compare(simd, scalar);
+}
+
 describe('gemmNT (forward: C = A·Bᵀ + bias) against its scalar reference', () => {
   for (const m of [1, 2, 3, 4, 5, 9]) {
     for (const n of SIZES) {
@@ -26,7 +54,7 @@ describe('gemmNT (forward: C = A·Bᵀ + bias) against its scalar reference', ()
           for (const withBias of [pbias, 0]) {
             core.gemmNT(m, n, k, pa, k, pb, k, pc, n, withBias);
             core.gemmNTReference(m, n, k, pa, k, pb, k, pr, n, withBias);
-            compare(readF32(pc, m * n), readF32(pr, m * n));
+            compareNT(m, n, k, readF32(pc, m * n), readF32(pr, m * n));
           }
           mem.free();
         }
@@ -52,7 +80,7 @@ describe('gemmNN (backward: C (+)= A·B, A strided) against its scalar reference
             for (const accumulate of [0, 1]) {
               core.gemmNN(m, n, k, pa, rs, cs, pb, n, pc, n, accumulate);
               core.gemmNNReference(m, n, k, pa, rs, cs, pb, n, pr, n, accumulate);
-              compare(readF32(pc, m * n), readF32(pr, m * n));
+              expectSameBits(readF32(pc, m * n), readF32(pr, m * n), `rs ${rs} cs ${cs} accumulate ${accumulate}`);
             }
           }
           mem.free();
@@ -84,6 +112,88 @@ describe('gemmNN (backward: C (+)= A·B, A strided) against its scalar reference
   });
 });
 
+// Wide layers: shapes that cross gemmNN's column blocks (B panels packed per block of columns, ~62 panels at
+// K = 64, 2 at K = 2048), its row blocks (A tiles packed per 16 KiB), the K limit of packing (4096) and
+// ragged edges; A as dX has it (rows along K), as dW has it (dZᵀ) and with other strides; B and C inside
+// wider matrices (ldb, ldc > N).
+const WIDE: [number, number, number][] = [
+  [2048, 256, 64],
+  [10, 2048, 64],
+  [64, 2048, 10],
+  [64, 256, 2048],
+  [61, 2047, 67],
+  [2045, 13, 33],
+  [7, 1029, 2049],
+  [129, 517, 1023],
+  [6, 9, 4097],
+  [5, 2048, 1],
+];
+
+describe('gemmNN on wide shapes (cache-blocked paths) against its scalar reference, bit for bit', () => {
+  for (const [m, n, k] of WIDE) {
+    it(`M ${m}, N ${n}, K ${k}: A rows along K, A = a transpose, A strided both ways; overwrite and accumulate`, () => {
+      const ldb = n + 3,
+        ldc = n + 5;
+      const a = ref.randomArray(random, 2 * m * (k + 1)),
+        b = ref.randomArray(random, k * ldb),
+        start = ref.randomArray(random, m * ldc);
+      const mem = inWasm(a, b, start, start);
+      const [pa, pb, pc, pr] = mem.ptrs;
+      for (const [rs, cs] of [
+        [k, 1],
+        [1, m],
+        [2 * (k + 1), 2],
+      ]) {
+        for (const accumulate of [0, 1]) {
+          core.gemmNN(m, n, k, pa, rs, cs, pb, ldb, pc, ldc, accumulate);
+          core.gemmNNReference(m, n, k, pa, rs, cs, pb, ldb, pr, ldc, accumulate);
+          expectSameBits(readF32(pc, m * ldc), readF32(pr, m * ldc), `rs ${rs} cs ${cs} accumulate ${accumulate}`);
+        }
+      }
+      mem.free();
+    });
+  }
+});
+
+describe('gemmNT on wide shapes against its scalar reference, with a ReLU epilogue', () => {
+  // column blocks of transposed W panels (16 columns at K = 2048), ragged N and K, the dot path (M ≤ 4, K > 4096)
+  const relu = stageActivation(new (layerClass('ReLU'))());
+  for (const [m, n, k] of [
+    [64, 2048, 256],
+    [64, 10, 2048],
+    [5, 2047, 2049],
+    [67, 1031, 1023],
+    [2, 4096, 3],
+    [9, 13, 4097],
+    [3, 515, 515],
+    [8, 64, 32],
+    [13, 57, 65],
+    [33, 24, 21],
+    [129, 127, 4],
+    [16, 8, 4096],
+  ]) {
+    it(`M ${m}, N ${n}, K ${k}`, () => {
+      const a = ref.randomArray(random, m * k),
+        b = ref.randomArray(random, n * k),
+        bias = ref.randomArray(random, n);
+      const mem = inWasm(a, b, bias, new Float32Array(m * n), new Float32Array(m * n), new Float32Array(m * n));
+      const [pa, pb, pbias, pc, pd, pr] = mem.ptrs;
+      core.gemmNTActivated(m, n, k, pa, k, pb, k, pc, n, pbias, relu.kernel, relu.params, pd);
+      core.gemmNTReference(m, n, k, pa, k, pb, k, pr, n, pbias);
+      const z = readF32(pr, m * n);
+      compareNT(m, n, k, readF32(pc, m * n), z);
+      expect(
+        ref.maxRelativeError(
+          readF32(pd, m * n),
+          Array.from(z, (v) => Math.max(v, 0)),
+          1,
+        ),
+      ).toBeLessThan(1e-5);
+      mem.free();
+    });
+  }
+});
+
 describe('gemmNTActivated (forward with the bias-and-activation epilogue fused)', () => {
   for (const type of activationTypes) {
     it(`${type}: C = A·Bᵀ + bias and D = σ(C) over ragged shapes, K short and long`, () => {
@@ -98,6 +208,8 @@ describe('gemmNTActivated (forward with the bias-and-activation epilogue fused)'
           [9, 8, 4],
           [6, 13, 33],
           [3, 1, 127],
+          [17, 31, 40],
+          [12, 64, 64],
         ]) {
           const a = ref.randomArray(random, m * k),
             b = ref.randomArray(random, n * k),
@@ -107,7 +219,7 @@ describe('gemmNTActivated (forward with the bias-and-activation epilogue fused)'
           core.gemmNTActivated(m, n, k, pa, k, pb, k, pc, n, pbias, staged.kernel, staged.params, pd);
           core.gemmNTReference(m, n, k, pa, k, pb, k, pr, n, pbias);
           const z = readF32(pr, m * n);
-          compare(readF32(pc, m * n), z);
+          compareNT(m, n, k, readF32(pc, m * n), z);
           expect(ref.maxRelativeError(readF32(pd, m * n), ref.activate(act, z, n), 1)).toBeLessThan(1e-5);
           mem.free();
         }
