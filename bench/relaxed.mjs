@@ -1,15 +1,15 @@
-// npm run bench:relaxed: the GEMM kernels built with relaxed SIMD (f32x4.relaxed_madd, one fused
-// multiply-add) against the plain SIMD build, interleaved in one run. Needs
-// `node --experimental-wasm-relaxed-simd` on Node 20 (the npm script passes it). Relaxed madd may or may not
-// fuse depending on the CPU, so results are not bit-identical across machines: the package ships the plain
-// build; this measures whether an opt-in one would pay.
+// npm run bench:relaxed: the GEMM kernels of the relaxed-SIMD core (f32x4.relaxed_madd, one fused
+// multiply-add where the CPU has it) against the plain SIMD core, interleaved in one run, on the test builds
+// (which export the kernels). Needs `node --experimental-wasm-relaxed-simd` on Node 20 (the npm script passes
+// it). Relaxed madd may or may not fuse depending on the CPU, so its results are not bit-identical across
+// machines: the package loads the relaxed core only when init({ simd: 'relaxed' }) asks for it.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import b from 'benny';
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const load = async (file) =>
   (await WebAssembly.instantiate(readFileSync(new URL(`../build/${file}`, import.meta.url)), {})).instance.exports;
-const builds = { 'plain SIMD': await load('backprop.wasm'), 'relaxed SIMD': await load('backprop-relaxed.wasm') };
+const builds = { 'plain SIMD': await load('backprop-test.wasm'), 'relaxed SIMD': await load('backprop-test-relaxed.wasm') };
 const median = (v) => {
   const s = [...v].sort((x, y) => x - y);
   const m = s.length >> 1;
