@@ -278,7 +278,8 @@ export function smallestBatch(rows: number, batchSize: number): number {
   return rows <= batchSize ? rows : rows % batchSize || batchSize;
 }
 
-const COMMON_KEYS = [
+/** The options fit() takes over arrays and over streams alike. */
+export const COMMON_KEYS = [
   'loss',
   'optimizer',
   'epochs',
@@ -422,17 +423,7 @@ export async function runEpochs(
 ): Promise<History> {
   const plan = networkSession(net, 'fit()', 'read').plan;
   const mode = plan.training;
-  const history: History = {
-    epochs: [],
-    loss: [],
-    valLoss: [],
-    valAccuracy: [],
-    metrics: {},
-    valMetrics: {},
-    lr: [],
-    stopReason: 'completed',
-    bestEpoch: 0,
-  };
+  const history = emptyHistory('completed');
   const { earlyStopping: early, signal, scheduler, optimizer } = options;
   let best = Infinity,
     wait = 0;
@@ -490,6 +481,11 @@ export async function runEpochs(
   } finally {
     if (!net.disposed) plan.setTraining(mode);
   }
+}
+
+/** A history with no epochs yet. */
+export function emptyHistory(stopReason: History['stopReason']): History {
+  return { epochs: [], loss: [], valLoss: [], valAccuracy: [], metrics: {}, valMetrics: {}, lr: [], stopReason, bestEpoch: 0 };
 }
 
 function record(history: History, info: EpochInfo): void {
@@ -637,17 +633,7 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
     async function trainQuietly(): Promise<History> {
       const plan = networkSession(net, 'fit()', 'read').plan;
       const mode = plan.training;
-      const history: History = {
-        epochs: [],
-        loss: [],
-        valLoss: [],
-        valAccuracy: [],
-        metrics: {},
-        valMetrics: {},
-        lr: [],
-        stopReason: 'completed',
-        bestEpoch: 0,
-      };
+      const history = emptyHistory('completed');
       const started = performance.now();
       try {
         plan.setTraining(true);

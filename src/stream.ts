@@ -17,6 +17,7 @@ import {
   runEpochs,
   sampleWeightRows,
   yieldToEventLoop,
+  COMMON_KEYS,
 } from './fit.js';
 import { type MatrixInput, stageFinite, toFlatRows } from './input.js';
 import { lossHasAccuracy, lossTarget, readResult, structBytes, writeStruct } from './kernel.js';
@@ -46,18 +47,7 @@ export interface StreamFitOptions extends CommonFitOptions {
   validation?: { x: MatrixInput; y: TargetInput } | { X: MatrixInput; Y: TargetInput } | BatchSource;
 }
 
-const STREAM_KEYS = [
-  'loss',
-  'optimizer',
-  'epochs',
-  'scheduler',
-  'metrics',
-  'onEpochEnd',
-  'onBatchEnd',
-  'earlyStopping',
-  'signal',
-  'validation',
-];
+const STREAM_KEYS = [...COMMON_KEYS, 'validation'];
 
 const isObject = (value: unknown): value is Record<string | symbol, unknown> => value !== null && typeof value === 'object';
 

@@ -4,7 +4,7 @@
 import { compiledCore } from './core.js';
 import { nodeWorkerThreads } from './platform.js';
 import { BackpropError, type BackpropErrorCode, describeValue } from './errors.js';
-import type { EpochInfo, History } from './fit.js';
+import { type EpochInfo, type History, emptyHistory } from './fit.js';
 import { Network } from './network.js';
 import { workerSource } from './generated/worker-source.js';
 import type { FromWorker, ToWorker, WorkerFitOptions } from './worker/protocol.js';
@@ -73,18 +73,6 @@ function startWorker(): WorkerHandle {
   };
 }
 
-const ABORTED: History = {
-  epochs: [],
-  loss: [],
-  valLoss: [],
-  valAccuracy: [],
-  metrics: {},
-  valMetrics: {},
-  lr: [],
-  stopReason: 'aborted',
-  bestEpoch: 0,
-};
-
 /** Trains `network` in a worker thread. One fit at a time; while it runs, calls that would change the
  *  network on this thread (trainStep, fit, loadWeights, dispose, …) are refused. An idle trainer does not
  *  keep Node running; terminate() ends the worker. */
@@ -125,7 +113,7 @@ export class Trainer {
     }
     if (signal?.aborted) {
       release();
-      return Promise.resolve(structuredClone(ABORTED));
+      return Promise.resolve(emptyHistory('aborted'));
     }
     return new Promise<History>((resolve, reject) => {
       const stop = () => worker.post({ type: 'stop' });
