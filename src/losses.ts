@@ -43,7 +43,7 @@ export interface LossKind<O extends { reduction: Reduction }> {
   create(options: O): Loss<O>;
 }
 
-/** A target checked against the prediction's shape, ready to be staged in WASM memory. */
+/** @internal A target checked against the prediction's shape, ready to be staged in WASM memory. */
 export interface PreparedTarget {
   kernel: LossKernel;
   /** Float targets (rows × width) or class indices (one per row). */
