@@ -316,6 +316,23 @@ export function readResultField(field: keyof CallResult): number {
   return readField(structs.Result, resultPtr, field);
 }
 
+let lossView: Float64Array | null = null;
+
+/** The loss of the last training step, through a view kept until the memory grows (trainStep's per-call read). */
+export function readResultLoss(): number {
+  const buffer = memoryBuffer();
+  if (lossView === null || lossView.buffer !== buffer) {
+    resultPtr ??= getCore().resultPtr();
+    const at = resultPtr + structs.Result.fields.loss.offset;
+    if (at % 8 !== 0) return readResultField('loss');
+    lossView = new Float64Array(buffer, at, 1);
+  }
+  return lossView[0];
+}
+
+/** The status a training call returns when it went through. */
+export const STATUS_OK: number = codes.Status.ok;
+
 /** What the last training or evaluation call wrote to the core's result area. */
 export function readResult(): CallResult {
   const read = readResultField;

@@ -2,7 +2,7 @@
 // trainStep (the small path for these shapes) and its clone trained with forward, loss.forward/backward,
 // backward and optimizer.step (always the GEMM path) must hold bit-identical parameters after every step.
 import { describe, expect, it } from 'vitest';
-import { type Layer, Generator, Linear, MSELoss, Network, ReLU, SGD, Sigmoid, Tanh, init } from '../src/index';
+import { BackpropError, type Layer, Generator, Linear, MSELoss, Network, ReLU, SGD, Sigmoid, Tanh, init } from '../src/index';
 
 await init();
 
@@ -59,5 +59,50 @@ describe('small-network training steps', () => {
       }
       for (const n of [small, gemm]) n.dispose();
     });
+  });
+});
+
+describe("trainStep's Float32Array path", () => {
+  const cases: [string, Float32Array, Float32Array, string][] = [
+    ['NaN in x', Float32Array.of(0, NaN), Float32Array.of(1), 'NON_FINITE'],
+    ['Infinity in the target', Float32Array.of(0, 1), Float32Array.of(Infinity), 'NON_FINITE'],
+    ['x not whole rows', Float32Array.of(0, 1, 2), Float32Array.of(1), 'SHAPE_MISMATCH'],
+    ['a target of the wrong length', Float32Array.of(0, 1), Float32Array.of(1, 0), 'SHAPE_MISMATCH'],
+    ['an empty x', new Float32Array(0), new Float32Array(0), 'SHAPE_MISMATCH'],
+  ];
+  for (const [what, x, y, code] of cases) {
+    it(`refuses ${what} with ${code}, changing nothing`, () => {
+      const net = new Network([new Linear(2, 8), new Sigmoid(), new Linear(8, 1), new Sigmoid()], { seed: 4 });
+      const opt = new SGD(net.parameters(), { lr: 0.5, momentum: 0.9 });
+      const loss = new MSELoss();
+      net.trainStep(Float32Array.of(1, 0), Float32Array.of(1), loss, opt);
+      const before = bits(net);
+      const state = opt.snapshot();
+      let error: unknown;
+      try {
+        net.trainStep(x, y, loss, opt);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(BackpropError);
+      expect((error as BackpropError).code).toBe(code);
+      expect(bits(net)).toEqual(before);
+      expect(opt.snapshot()).toEqual(state);
+      net.dispose();
+    });
+  }
+
+  it('gives the loss and parameters of the general path (number[] rows)', () => {
+    const a = new Network([new Linear(2, 8), new Sigmoid(), new Linear(8, 1), new Sigmoid()], { seed: 5 });
+    const b = a.clone();
+    const [optA, optB] = [new SGD(a.parameters(), { lr: 0.5 }), new SGD(b.parameters(), { lr: 0.5 })];
+    const loss = new MSELoss();
+    for (let i = 0; i < 8; i++) {
+      const x = [(i >> 1) & 1, i & 1];
+      const y = [x[0] ^ x[1]];
+      expect(a.trainStep(Float32Array.from(x), Float32Array.from(y), loss, optA)).toBe(b.trainStep([x], [y], loss, optB));
+    }
+    expect(bits(a)).toEqual(bits(b));
+    for (const n of [a, b]) n.dispose();
   });
 });
