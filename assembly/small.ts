@@ -6,7 +6,6 @@
 // Every float is computed by the same operations in the same order as the GEMM path computes it in the plain
 // build (gemmNT's short-K rows and 4-lane dot products; gemmNN's sequential sums along K), so a network gives
 // bit-identical results whichever path a step takes (test/small.test.ts checks it against the GEMM path).
-// The kernels are scalar: lane-for-lane the same arithmetic as the SIMD kernels they stand in for.
 import { at } from "./memory";
 import { gemmNTPacks } from "./gemm";
 import { activationForward, activationBackward } from "./activations";
@@ -42,10 +41,37 @@ export function smallPlan(plan: usize, batch: i32): bool {
   return true;
 }
 
+// Each kernel has a scalar reference beside it (…Scalar: the same sums, one float at a time), which the tests
+// compare it with bit for bit over a list of shapes (test/small.test.ts).
+
 // ---- forward: z = x·Wᵀ + bias, rows of x [batch, k], W [n, k] ----
 
-/** K < 4: z[j] = ((bias[j] + x0·w[j,0]) + x1·w[j,1]) + …, as gemmNT's short-K rows. */
+/** Wᵀ of a short-K layer, padded to whole vectors of outputs: SMALL_MAX_WEIGHTS floats and a vector per row. */
+const TRANSPOSED = memory.data(<i32>((SMALL_MAX_WEIGHTS + 16) << 2), 16);
+
+/** K < 4: z[j] = ((bias[j] + x0·w[j,0]) + x1·w[j,1]) + …, as gemmNT's short-K rows: four outputs per vector
+ *  against Wᵀ, then the last N % 4 one by one. */
 export function smallLinearForwardShortK(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
+  const n4 = n & ~3;
+  for (let j = 0; j < n4; j++) {
+    for (let p = 0; p < k; p++) store<f32>(at(TRANSPOSED, p * n4 + j), load<f32>(at(w, j * k + p)));
+  }
+  for (let i = 0; i < batch; i++) {
+    const xi = at(x, i * k), zi = at(z, i * n);
+    for (let j = 0; j < n4; j += 4) {
+      let acc = bias ? v128.load(at(bias, j)) : f32x4.splat(0);
+      for (let p = 0; p < k; p++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(xi, p)), v128.load(at(TRANSPOSED, p * n4 + j))));
+      v128.store(at(zi, j), acc);
+    }
+    for (let j = n4; j < n; j++) {
+      const wj = at(w, j * k);
+      let sum: f32 = bias ? load<f32>(at(bias, j)) : 0;
+      for (let p = 0; p < k; p++) sum += load<f32>(at(xi, p)) * load<f32>(at(wj, p));
+      store<f32>(at(zi, j), sum);
+    }
+  }
+}
+export function smallLinearForwardShortKScalar(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
   for (let i = 0; i < batch; i++) {
     const xi = at(x, i * k), zi = at(z, i * n);
     for (let j = 0; j < n; j++) {
@@ -57,9 +83,27 @@ export function smallLinearForwardShortK(x: usize, w: usize, bias: usize, z: usi
   }
 }
 
-/** K ≥ 4: four partial sums over p ≡ 0, 1, 2, 3 (mod 4), added pairwise, then the K % 4 tail, then the bias:
- *  the lanes of gemmNT's dot-product kernels. */
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** K ≥ 4: four partial sums over p ≡ 0, 1, 2, 3 (mod 4) in the lanes of a vector, added pairwise, then the
+ *  K % 4 tail, then the bias: gemmNT's dot-product kernels, one output at a time. */
 export function smallLinearForwardDot(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
+  const k4 = k & ~3;
+  for (let i = 0; i < batch; i++) {
+    const xi = at(x, i * k), zi = at(z, i * n);
+    for (let j = 0; j < n; j++) {
+      const wj = at(w, j * k);
+      let acc = f32x4.splat(0);
+      for (let p = 0; p < k4; p += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(xi, p)), v128.load(at(wj, p))));
+      let tail: f32 = 0;
+      for (let p = k4; p < k; p++) tail += load<f32>(at(xi, p)) * load<f32>(at(wj, p));
+      store<f32>(at(zi, j), hsum(acc) + tail + (bias ? load<f32>(at(bias, j)) : 0));
+    }
+  }
+}
+export function smallLinearForwardDotScalar(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
   const k4 = k & ~3;
   for (let i = 0; i < batch; i++) {
     const xi = at(x, i * k), zi = at(z, i * n);
@@ -82,31 +126,83 @@ export function smallLinearForwardDot(x: usize, w: usize, bias: usize, z: usize,
 // ---- backward ----
 
 /** dW[j, p] = Σ_r dZ[r, j]·X[r, p] and dBias[j] = Σ_r dZ[r, j], each a sum along the batch from 0 (the
- *  gradients are overwritten: the step's zeroGrad and accumulation in one). */
+ *  gradients are overwritten: the step's zeroGrad and accumulation in one). Four values of p per vector when
+ *  K ≥ 4, else four values of j (stored lane by lane); the rest one by one. */
 export function smallLinearBackwardParams(gradZ: usize, x: usize, gradW: usize, gradBias: usize, batch: i32, k: i32, n: i32): void {
+  if (k >= 4) {
+    const k4 = k & ~3;
+    for (let j = 0; j < n; j++) {
+      for (let p = 0; p < k4; p += 4) {
+        let acc = f32x4.splat(0);
+        for (let r = 0; r < batch; r++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(gradZ, r * n + j)), v128.load(at(x, r * k + p))));
+        v128.store(at(gradW, j * k + p), acc);
+      }
+      for (let p = k4; p < k; p++) gradWeightScalar(gradZ, x, gradW, batch, k, n, j, p);
+    }
+  } else {
+    const n4 = n & ~3;
+    for (let j = 0; j < n4; j += 4) {
+      for (let p = 0; p < k; p++) {
+        let acc = f32x4.splat(0);
+        for (let r = 0; r < batch; r++) acc = f32x4.add(acc, f32x4.mul(v128.load(at(gradZ, r * n + j)), v128.load32_splat(at(x, r * k + p))));
+        const out = at(gradW, j * k + p), step = <usize>k << 2;
+        store<f32>(out, f32x4.extract_lane(acc, 0));
+        store<f32>(out + step, f32x4.extract_lane(acc, 1));
+        store<f32>(out + 2 * step, f32x4.extract_lane(acc, 2));
+        store<f32>(out + 3 * step, f32x4.extract_lane(acc, 3));
+      }
+    }
+    for (let j = n4; j < n; j++) for (let p = 0; p < k; p++) gradWeightScalar(gradZ, x, gradW, batch, k, n, j, p);
+  }
+  if (!gradBias) return;
+  const n4 = n & ~3;
+  for (let j = 0; j < n4; j += 4) {
+    let acc = f32x4.splat(0);
+    for (let r = 0; r < batch; r++) acc = f32x4.add(acc, v128.load(at(gradZ, r * n + j)));
+    v128.store(at(gradBias, j), acc);
+  }
+  for (let j = n4; j < n; j++) gradBiasScalar(gradZ, gradBias, batch, n, j);
+}
+@inline function gradWeightScalar(gradZ: usize, x: usize, gradW: usize, batch: i32, k: i32, n: i32, j: i32, p: i32): void {
+  let sum: f32 = 0;
+  for (let r = 0; r < batch; r++) sum += load<f32>(at(gradZ, r * n + j)) * load<f32>(at(x, r * k + p));
+  store<f32>(at(gradW, j * k + p), sum);
+}
+@inline function gradBiasScalar(gradZ: usize, gradBias: usize, batch: i32, n: i32, j: i32): void {
+  let sum: f32 = 0;
+  for (let r = 0; r < batch; r++) sum += load<f32>(at(gradZ, r * n + j));
+  store<f32>(at(gradBias, j), sum);
+}
+export function smallLinearBackwardParamsScalar(gradZ: usize, x: usize, gradW: usize, gradBias: usize, batch: i32, k: i32, n: i32): void {
   for (let j = 0; j < n; j++) {
-    for (let p = 0; p < k; p++) {
-      let sum: f32 = 0;
-      for (let r = 0; r < batch; r++) sum += load<f32>(at(gradZ, r * n + j)) * load<f32>(at(x, r * k + p));
-      store<f32>(at(gradW, j * k + p), sum);
-    }
-    if (gradBias) {
-      let sum: f32 = 0;
-      for (let r = 0; r < batch; r++) sum += load<f32>(at(gradZ, r * n + j));
-      store<f32>(at(gradBias, j), sum);
-    }
+    for (let p = 0; p < k; p++) gradWeightScalar(gradZ, x, gradW, batch, k, n, j, p);
+    if (gradBias) gradBiasScalar(gradZ, gradBias, batch, n, j);
   }
 }
 
-/** dX[r, p] = Σ_j dZ[r, j]·W[j, p], a sum along the outputs from 0. */
+/** dX[r, p] = Σ_j dZ[r, j]·W[j, p], a sum along the outputs from 0: four values of p per vector, the rest one
+ *  by one. */
 export function smallLinearBackwardInput(gradZ: usize, w: usize, gradX: usize, batch: i32, k: i32, n: i32): void {
+  const k4 = k & ~3;
   for (let r = 0; r < batch; r++) {
     const dz = at(gradZ, r * n), dx = at(gradX, r * k);
-    for (let p = 0; p < k; p++) {
-      let sum: f32 = 0;
-      for (let j = 0; j < n; j++) sum += load<f32>(at(dz, j)) * load<f32>(at(w, j * k + p));
-      store<f32>(at(dx, p), sum);
+    for (let p = 0; p < k4; p += 4) {
+      let acc = f32x4.splat(0);
+      for (let j = 0; j < n; j++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(dz, j)), v128.load(at(w, j * k + p))));
+      v128.store(at(dx, p), acc);
     }
+    for (let p = k4; p < k; p++) gradInputScalar(dz, w, dx, k, n, p);
+  }
+}
+@inline function gradInputScalar(dz: usize, w: usize, dx: usize, k: i32, n: i32, p: i32): void {
+  let sum: f32 = 0;
+  for (let j = 0; j < n; j++) sum += load<f32>(at(dz, j)) * load<f32>(at(w, j * k + p));
+  store<f32>(at(dx, p), sum);
+}
+export function smallLinearBackwardInputScalar(gradZ: usize, w: usize, gradX: usize, batch: i32, k: i32, n: i32): void {
+  for (let r = 0; r < batch; r++) {
+    const dz = at(gradZ, r * n), dx = at(gradX, r * k);
+    for (let p = 0; p < k; p++) gradInputScalar(dz, w, dx, k, n, p);
   }
 }
 
