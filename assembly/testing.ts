@@ -10,3 +10,5 @@ export {
   smallLinearForwardShortK, smallLinearForwardShortKScalar, smallLinearForwardDot, smallLinearForwardDotScalar,
   smallLinearBackwardParams, smallLinearBackwardParamsScalar, smallLinearBackwardInput, smallLinearBackwardInputScalar,
 } from "./small";
+export { expNonPositiveF32 } from "./exp";
+export { sigmoidForwardScalar } from "./activations";
