@@ -4,6 +4,7 @@
 // test/exp.test.ts compares them over a sweep of float32 values.
 
 const LOG2E: f32 = 1.44269504088896341;
+const ROUNDER: f32 = 12582912.0;
 const LN2_HI: f32 = 0.693359375;
 const LN2_LO: f32 = -2.12194440e-4;
 /** Below this, 2^n is subnormal: the lanes go through the scalar exp. */
@@ -12,7 +13,9 @@ const NORMAL_LIMIT: f32 = -87.0;
 /** e^x per lane, for lanes ≤ 0 (or NaN). */
 @inline export function expNonPositiveX4(x: v128): v128 {
   if (v128.any_true(f32x4.lt(x, f32x4.splat(NORMAL_LIMIT)))) return expX4Scalar(x);
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  // n = round(x·log2 e) by adding 1.5·2^23 (its integer then sits in the low mantissa bits)
+  const shifted = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUNDER));
+  const n = f32x4.sub(shifted, f32x4.splat(ROUNDER));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -22,7 +25,7 @@ const NORMAL_LIMIT: f32 = -87.0;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const scale = i32x4.shl(i32x4.add(i32x4.sub(shifted, f32x4.splat(ROUNDER)), i32x4.splat(127)), 23);
   return f32x4.mul(p, scale);
 }
 
