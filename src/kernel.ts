@@ -3,7 +3,7 @@
 // and codes; the ids and byte offsets behind those names stay here.
 import { type Ptr } from './generated/core-exports.js';
 import { codes, layerKernels, lossKernels, optimizerKernels, paramBlocks, structs } from './generated/abi.js';
-import { getCore, memoryBuffer } from './core.js';
+import { getCore, memoryBuffer, memoryGeneration } from './core.js';
 
 export type LayerKernel = keyof typeof layerKernels;
 export type LossKernel = keyof typeof lossKernels;
@@ -317,15 +317,16 @@ export function readResultField(field: keyof CallResult): number {
 }
 
 let lossView: Float64Array | null = null;
+let lossViewAt = -1;
 
 /** The loss of the last training step, through a view kept until the memory grows (trainStep's per-call read). */
 export function readResultLoss(): number {
-  const buffer = memoryBuffer();
-  if (lossView === null || lossView.buffer !== buffer) {
+  if (lossView === null || lossViewAt !== memoryGeneration()) {
     resultPtr ??= getCore().resultPtr();
     const at = resultPtr + structs.Result.fields.loss.offset;
     if (at % 8 !== 0) return readResultField('loss');
-    lossView = new Float64Array(buffer, at, 1);
+    lossView = new Float64Array(memoryBuffer(), at, 1);
+    lossViewAt = memoryGeneration();
   }
   return lossView[0];
 }

@@ -56,6 +56,12 @@ export interface NetworkSession {
 
 const sessions = new WeakMap<Network, NetworkSession>();
 
+/** heap.set(values, at), by a loop for a few values (set's fixed cost is most of a small step's staging). */
+function writeShort(heap: Float32Array, at: number, values: Float32Array): void {
+  if (values.length > 16) heap.set(values, at);
+  else for (let i = 0; i < values.length; i++) heap[at + i] = values[i];
+}
+
 /** Whether every value is finite (NaN − NaN and ∞ − ∞ are NaN). */
 function allFinite(values: Float32Array): boolean {
   for (let i = 0; i < values.length; i++) {
@@ -290,8 +296,8 @@ export class Network {
     if (plan.ensureCapacity(batch)) this.heldBatch = 0;
     const step = this.steps.config(plan, loss, kernel, optimizerPtr, plan.target, batch, this);
     const heap = heapF32();
-    heap.set(x, plan.input >>> 2);
-    heap.set(target, plan.target >>> 2);
+    writeShort(heap, plan.input >>> 2, x);
+    writeShort(heap, plan.target >>> 2, target);
     const status = getCore().networkTrainStep(step);
     this.heldBatch = batch;
     if (status !== STATUS_OK) {
