@@ -141,7 +141,21 @@ export function smallLinearBackwardParams(gradZ: usize, x: usize, gradW: usize, 
     }
   } else {
     const n4 = n & ~3;
-    for (let j = 0; j < n4; j += 4) {
+    let j0 = 0;
+    for (; j0 + 8 <= n4; j0 += 8) {
+      // two sums at once (independent chains of additions overlap)
+      for (let p = 0; p < k; p++) {
+        let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+        for (let r = 0; r < batch; r++) {
+          const xs = v128.load32_splat(at(x, r * k + p)), dz = at(gradZ, r * n + j0);
+          acc0 = f32x4.add(acc0, f32x4.mul(v128.load(dz), xs));
+          acc1 = f32x4.add(acc1, f32x4.mul(v128.load(dz, 16), xs));
+        }
+        storeColumn(at(gradW, j0 * k + p), k, acc0);
+        storeColumn(at(gradW, (j0 + 4) * k + p), k, acc1);
+      }
+    }
+    for (let j = j0; j < n4; j += 4) {
       for (let p = 0; p < k; p++) {
         let acc = f32x4.splat(0);
         for (let r = 0; r < batch; r++) acc = f32x4.add(acc, f32x4.mul(v128.load(at(gradZ, r * n + j)), v128.load32_splat(at(x, r * k + p))));
@@ -156,12 +170,31 @@ export function smallLinearBackwardParams(gradZ: usize, x: usize, gradW: usize, 
   }
   if (!gradBias) return;
   const n4 = n & ~3;
-  for (let j = 0; j < n4; j += 4) {
+  let j0 = 0;
+  for (; j0 + 8 <= n4; j0 += 8) {
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+    for (let r = 0; r < batch; r++) {
+      const dz = at(gradZ, r * n + j0);
+      acc0 = f32x4.add(acc0, v128.load(dz));
+      acc1 = f32x4.add(acc1, v128.load(dz, 16));
+    }
+    v128.store(at(gradBias, j0), acc0);
+    v128.store(at(gradBias, j0 + 4), acc1);
+  }
+  for (let j = j0; j < n4; j += 4) {
     let acc = f32x4.splat(0);
     for (let r = 0; r < batch; r++) acc = f32x4.add(acc, v128.load(at(gradZ, r * n + j)));
     v128.store(at(gradBias, j), acc);
   }
   for (let j = n4; j < n; j++) gradBiasScalar(gradZ, gradBias, batch, n, j);
+}
+/** The lanes of v at out, out + k floats, out + 2k floats, out + 3k floats (a column of four rows of k). */
+@inline function storeColumn(out: usize, k: i32, v: v128): void {
+  const step = <usize>k << 2;
+  store<f32>(out, f32x4.extract_lane(v, 0));
+  store<f32>(out + step, f32x4.extract_lane(v, 1));
+  store<f32>(out + 2 * step, f32x4.extract_lane(v, 2));
+  store<f32>(out + 3 * step, f32x4.extract_lane(v, 3));
 }
 @inline function gradWeightScalar(gradZ: usize, x: usize, gradW: usize, batch: i32, k: i32, n: i32, j: i32, p: i32): void {
   let sum: f32 = 0;
