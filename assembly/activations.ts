@@ -3,6 +3,7 @@
 // uses whichever PyTorch uses, and takes PyTorch's choice at every kink. A kernel's hyper-parameters come
 // in its parameter block (assembly/abi.json "params"), at `params`.
 import { at } from "./memory";
+import { expNonPositiveX4, loadPart, storePart } from "./exp";
 import {
   LAYER_IDENTITY, LAYER_RELU, LAYER_LEAKY_RELU, LAYER_SIGMOID, LAYER_TANH, LAYER_SOFTMAX, LAYER_LOG_SOFTMAX,
   LAYER_GELU, LAYER_SILU, LAYER_ELU, LAYER_SOFTPLUS, LAYER_HARDTANH,
@@ -69,8 +70,21 @@ function leakyReluBackward(z: usize, gradA: usize, gradZ: usize, n: i32, slope: 
   return z >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
-// Sigmoid: a = 1 / (1 + e^−z); ∂a/∂z = a·(1 − a)
+/** sigmoid() in four lanes with the vector exp (assembly/exp.ts). */
+@inline function sigmoidX4(z: v128): v128 {
+  const e = expNonPositiveX4(f32x4.neg(f32x4.abs(z)));
+  return f32x4.div(v128.bitselect(f32x4.splat(1), e, f32x4.ge(z, f32x4.splat(0))), f32x4.add(f32x4.splat(1), e));
+}
+
+// Sigmoid: a = 1 / (1 + e^−z); ∂a/∂z = a·(1 − a). Every element goes through the vector kernel (the tail
+// padded), so a value does not depend on where it sits in the batch.
 function sigmoidForward(z: usize, a: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(at(a, i), sigmoidX4(v128.load(at(z, i))));
+  if (i < n) storePart(at(a, i), sigmoidX4(loadPart(at(z, i), n - i)), n - i);
+}
+/** The scalar reference of sigmoidForward (Mathf.exp): for the tests. */
+export function sigmoidForwardScalar(z: usize, a: usize, n: i32): void {
   for (let i = 0; i < n; i++) store<f32>(at(a, i), sigmoid(load<f32>(at(z, i))));
 }
 function sigmoidBackward(a: usize, gradA: usize, gradZ: usize, n: i32): void {

@@ -12,6 +12,7 @@ import { weightedLossSum, scaleRows } from "./sample-weights";
 import { firstNonFiniteF32 } from "./memory";
 import { optimizerStep } from "./optimizers";
 import { rngShuffleI32 } from "./random";
+import { smallPlan, smallForward, smallBackward } from "./small";
 import { RESULT } from "./result";
 import {
   LAYER_LINEAR, LAYER_DROPOUT, LAYER_LAYER_NORM, LAYER_BATCH_NORM1D, isActivationKernel, REDUCTION_MEAN,
@@ -189,7 +190,9 @@ function firstLayerWithNonFiniteGrad(plan: usize): i32 {
 function trainStep(
   plan: usize, loss: usize, optimizer: usize, target: usize, batch: i32, update: bool, inputGrad: bool, weights: usize,
 ): i32 {
-  forwardLayers(plan, batch);
+  const small = smallPlan(plan, batch); // the same results without the GEMMs' fixed costs
+  if (small) smallForward(plan, batch);
+  else forwardLayers(plan, batch);
   const pred = output(plan), width = outputWidth(plan);
   const invalid = lossFirstInvalidInput(loss, pred, batch, width);
   if (invalid >= 0) {
@@ -203,11 +206,12 @@ function trainStep(
   const value = load<i32>(loss + LOSS_CONFIG_REDUCTION) == REDUCTION_MEAN ? sum / count : sum;
   store<f64>(RESULT + RESULT_LOSS, value);
   if (!isFinite(value)) return STATUS_NON_FINITE_LOSS;
-  networkZeroGrad(plan);
+  if (!small) networkZeroGrad(plan); // the small backward overwrites the gradients
   const gradOutput = load<usize>(row(plan, layerCount(plan) - 1) + PLAN_ROW_GRAD_OUTPUT);
   lossBackward(loss, pred, target, gradOutput, batch, width, count);
   if (weights) scaleRows(gradOutput, weights, batch, width);
-  networkBackward(plan, batch, inputGrad);
+  if (small) smallBackward(plan, batch, inputGrad);
+  else networkBackward(plan, batch, inputGrad);
   if (!update) return STATUS_OK;
   const bad = firstLayerWithNonFiniteGrad(plan);
   if (bad >= 0) {
@@ -232,7 +236,17 @@ export function networkTrainStep(step: usize): i32 {
 function gatherRows(src: usize, indices: usize, start: i32, count: i32, rowBytes: i32, dst: usize): void {
   for (let r = 0; r < count; r++) {
     const from = <usize>load<u32>(indices + (<usize>(start + r) << 2));
-    memory.copy(dst + <usize>r * <usize>rowBytes, src + from * <usize>rowBytes, <usize>rowBytes);
+    copyRow(dst + <usize>r * <usize>rowBytes, src + from * <usize>rowBytes, rowBytes);
+  }
+}
+
+/** memory.copy, but word by word for the short rows of small networks (memory.copy is a call out of the
+ *  engine's compiled code: tens of ns for a row of two floats). Rows are whole floats or i32s. */
+@inline function copyRow(dst: usize, src: usize, rowBytes: i32): void {
+  if (rowBytes <= 32) {
+    for (let b = 0; b < rowBytes; b += 4) store<u32>(dst + <usize>b, load<u32>(src + <usize>b));
+  } else {
+    memory.copy(dst, src, <usize>rowBytes);
   }
 }
 

@@ -6,3 +6,9 @@ export { gemmNT, gemmNTActivated, gemmNN, linearForward, linearBackwardInput, li
 export { gemmNTReference, gemmNNReference } from "./gemm-reference";
 export { activationForward, activationBackward } from "./activations";
 export { lossSum, lossCount, lossBackward, countCorrect } from "./losses";
+export {
+  smallLinearForwardShortK, smallLinearForwardShortKScalar, smallLinearForwardDot, smallLinearForwardDotScalar,
+  smallLinearBackwardParams, smallLinearBackwardParamsScalar, smallLinearBackwardInput, smallLinearBackwardInputScalar,
+} from "./small";
+export { expNonPositiveF32 } from "./exp";
+export { sigmoidForwardScalar } from "./activations";

@@ -136,12 +136,21 @@ export function memoryBuffer(): ArrayBuffer {
   return bufferCache.buffer;
 }
 
+/** A number that changes whenever the memory may have grown (views made before it changed may be stale). */
+export function memoryGeneration(): number {
+  return allocations;
+}
+
 let heapCache: Float32Array | null = null;
+let heapAt = -1;
 
 /** A Float32Array over all of linear memory, re-created after the memory has grown. */
 export function heapF32(): Float32Array {
-  const buffer = memoryBuffer();
-  if (heapCache === null || heapCache.buffer !== buffer) heapCache = new Float32Array(buffer);
+  if (heapCache === null || heapAt !== allocations) {
+    const buffer = memoryBuffer();
+    if (heapCache === null || heapCache.buffer !== buffer) heapCache = new Float32Array(buffer);
+    heapAt = allocations;
+  }
   return heapCache;
 }
 

@@ -3,7 +3,7 @@
 // happen between epochs, else an epoch (or a batch, with onBatchEnd or a per-batch scheduler) per call,
 // yielding to the event loop about every 10 ms. The epoch loop itself (validation, metrics, schedulers,
 // early stopping, callbacks, the train/eval mode) is shared with fit() over streams (stream.ts).
-import { type Ptr, WasmBlock, checkedBytes, getCore, memoryBuffer, readF32, writeF32, writeI32 } from './core.js';
+import { type Ptr, WasmBlock, checkedBytes, getCore, memoryBuffer, readF32, writeF32 } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type MatrixInput, requireFiniteNumber, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
 import { type LossKernel, lossHasAccuracy, lossTarget, readResult, statusName, structBytes, writeStruct } from './kernel.js';
@@ -556,10 +556,9 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
     const weightBuffer = epochLosses + epochs * 8;
     const predictions = weightBuffer + batchSize * 4;
     const config = predictions + (withMetrics ? trainRows * width * 4 : 0);
-    writeI32(
-      indices,
-      Int32Array.from({ length: trainRows }, (_, i) => i),
-    );
+    // rows in order (a loop over a view: Int32Array.from with a mapping function costs ~20 ns a row)
+    const order = new Int32Array(memoryBuffer(), indices, trainRows);
+    for (let i = 0; i < trainRows; i++) order[i] = i;
     // without a seed, the order comes from the default generator: different each call, reproducible under manualSeed()
     const generator = new Generator(options.seed ?? defaultGen().below(0xffffffff));
     owned.push({ free: () => generator.dispose() });

@@ -3,7 +3,7 @@
 // and codes; the ids and byte offsets behind those names stay here.
 import { type Ptr } from './generated/core-exports.js';
 import { codes, layerKernels, lossKernels, optimizerKernels, paramBlocks, structs } from './generated/abi.js';
-import { getCore, memoryBuffer } from './core.js';
+import { getCore, memoryBuffer, memoryGeneration } from './core.js';
 
 export type LayerKernel = keyof typeof layerKernels;
 export type LossKernel = keyof typeof lossKernels;
@@ -315,6 +315,24 @@ export function readResultField(field: keyof CallResult): number {
   resultPtr ??= getCore().resultPtr();
   return readField(structs.Result, resultPtr, field);
 }
+
+let lossView: Float64Array | null = null;
+let lossViewAt = -1;
+
+/** The loss of the last training step, through a view kept until the memory grows (trainStep's per-call read). */
+export function readResultLoss(): number {
+  if (lossView === null || lossViewAt !== memoryGeneration()) {
+    resultPtr ??= getCore().resultPtr();
+    const at = resultPtr + structs.Result.fields.loss.offset;
+    if (at % 8 !== 0) return readResultField('loss');
+    lossView = new Float64Array(memoryBuffer(), at, 1);
+    lossViewAt = memoryGeneration();
+  }
+  return lossView[0];
+}
+
+/** The status a training call returns when it went through. */
+export const STATUS_OK: number = codes.Status.ok;
 
 /** What the last training or evaluation call wrote to the core's result area. */
 export function readResult(): CallResult {

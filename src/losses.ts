@@ -98,6 +98,18 @@ export abstract class Loss<O extends { reduction: Reduction } = { reduction: Red
     return lossHasAccuracy(kernel);
   }
 
+  /** @internal The kernel a Float32Array target of `rows` × `width` values goes to when prepareTarget would take
+   *  it as it is, with nothing to check but its finiteness (no class labels, classes or range: MSE, L1, …),
+   *  else null. What trainStep's staging fast path asks. */
+  plainFloatKernel(): LossKernel | null {
+    if (this.plainKernel === undefined) {
+      const { classes, values } = this.kind.kernels;
+      this.plainKernel = !classes && values && !lossTargetRange(values) ? values : null;
+    }
+    return this.plainKernel;
+  }
+  private plainKernel: LossKernel | null | undefined = undefined;
+
   /** @internal Checks `target` (called `name` in messages) for `rows` predictions of `width` values. */
   prepareTarget(target: unknown, rows: number, width: number, name = 'target'): PreparedTarget {
     const { classes, values } = this.kind.kernels;

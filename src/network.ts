@@ -1,15 +1,15 @@
 // The model: a feed-forward stack of layers run by the WASM core from a plan (src/plan.ts), and its training
 // API. Training loops (fit.ts), trace (trace.ts) and files (checkpoint.ts) reach the network through the
 // narrow session interface below, never through its private state.
-import { type Ptr, beginStaging, copyF32, getCore, readF32, WasmBlock, checkedBytes, type StagingArea } from './core.js';
+import { type Ptr, beginStaging, copyF32, getCore, heapF32, readF32, WasmBlock, checkedBytes, type StagingArea } from './core.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type MatrixInput, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
-import { readResultField } from './kernel.js';
+import { STATUS_OK, readResultField, readResultLoss } from './kernel.js';
 import { StepConfigs } from './step-config.js';
 import { Layer, Linear, Parameter } from './layers.js';
 import { type LayerBuffer } from './buffer.js';
 import { Dropout } from './dropout.js';
-import { checkBatchStatistics } from './normalization.js';
+import { BatchNorm1d, checkBatchStatistics } from './normalization.js';
 import { Loss, type PreparedTarget } from './losses.js';
 import { Optimizer } from './optimizers.js';
 import { checkOptionKeys } from './options.js';
@@ -56,6 +56,21 @@ export interface NetworkSession {
 
 const sessions = new WeakMap<Network, NetworkSession>();
 
+/** heap.set(values, at), by a loop for a few values (set's fixed cost is most of a small step's staging). */
+function writeShort(heap: Float32Array, at: number, values: Float32Array): void {
+  if (values.length > 16) heap.set(values, at);
+  else for (let i = 0; i < values.length; i++) heap[at + i] = values[i];
+}
+
+/** Whether every value is finite (NaN − NaN and ∞ − ∞ are NaN). */
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v - v !== 0) return false;
+  }
+  return true;
+}
+
 /** @internal The session of a live network, after refusing `what` while fit() holds it (unless reading). */
 export function networkSession(net: Network, what: string, access: 'read' | 'write'): NetworkSession {
   net.assertUsable(what, access);
@@ -78,12 +93,15 @@ export class Network {
   private readonly steps = new StepConfigs();
   /** The generator of Dropout's masks (null without Dropout). */
   private rng: Generator | null = null;
+  /** Whether a layer may refuse a batch of one row (BatchNorm1d: checkBatchStatistics). */
+  private readonly hasBatchNorm: boolean;
 
   constructor(layers: Layer[], options: NetworkOptions = {}) {
     checkOptionKeys(options, ['seed'], 'Network');
     this.widths = Network.chainWidths(layers);
     const generator = options.seed === undefined ? null : new Generator(options.seed);
     this.layers = Object.freeze([...layers]);
+    this.hasBatchNorm = layers.some((layer) => layer instanceof BatchNorm1d);
     this.inFeatures = this.widths[0];
     this.outFeatures = this.widths[layers.length];
     try {
@@ -245,6 +263,8 @@ export class Network {
    *  before the step. If the loss or a gradient is NaN/Infinity the step is not taken (parameters and
    *  optimizer state stay as they were) and a NON_FINITE error is thrown. */
   trainStep(x: MatrixInput, target: MatrixInput | Int32Array, loss: Loss, optimizer: Optimizer): number {
+    const fast = this.plainTrainStep(x, target, loss, optimizer);
+    if (fast !== null) return fast;
     const session = this.session('trainStep()', 'write');
     checkLossAndOptimizer(loss, optimizer);
     const optimizerPtr = optimizer.readyBlock();
@@ -258,6 +278,32 @@ export class Network {
     this.heldBatch = batch;
     throwForStatus(status, loss, prepared!.kernel, this.outFeatures, '', () => readF32(plan.output, batch * this.outFeatures));
     return readResultField('loss');
+  }
+
+  /** trainStep for the commonest call, staged straight into the plan's buffers: x and a float target as
+   *  Float32Arrays of whole rows, all finite (exact here: they are float32 already), for a loss that takes them
+   *  as they are (plainFloatKernel). Returns null, having changed nothing, for any other call: the general path
+   *  then runs, and throws what it finds. */
+  private plainTrainStep(x: unknown, target: unknown, loss: Loss, optimizer: Optimizer): number | null {
+    const plan = this.plan;
+    if (plan === null || this.busy !== null || !(x instanceof Float32Array) || !(target instanceof Float32Array)) return null;
+    if (!(loss instanceof Loss) || !(optimizer instanceof Optimizer)) return null;
+    const kernel = loss.plainFloatKernel();
+    const batch = x.length / this.inFeatures;
+    if (kernel === null || batch < 1 || !Number.isInteger(batch) || target.length !== batch * this.outFeatures) return null;
+    if (!allFinite(x) || !allFinite(target) || (batch === 1 && this.hasBatchNorm)) return null;
+    const optimizerPtr = optimizer.readyBlock();
+    if (plan.ensureCapacity(batch)) this.heldBatch = 0;
+    const step = this.steps.config(plan, loss, kernel, optimizerPtr, plan.target, batch, this);
+    const heap = heapF32();
+    writeShort(heap, plan.input >>> 2, x);
+    writeShort(heap, plan.target >>> 2, target);
+    const status = getCore().networkTrainStep(step);
+    this.heldBatch = batch;
+    if (status !== STATUS_OK) {
+      throwForStatus(status, loss, kernel, this.outFeatures, '', () => readF32(plan.output, batch * this.outFeatures));
+    }
+    return readResultLoss();
   }
 
   /** The network's outputs for x in eval mode (Dropout off, BatchNorm1d's running statistics), computed in

@@ -155,7 +155,7 @@ export abstract class Optimizer<O extends Resolved = Resolved> {
   /** @internal The block pointer, after checking the optimizer and all its parameters are alive. */
   readyBlock(): Ptr {
     const ptr = this.alivePtr();
-    for (const p of this.params) p.owner.assertAlive();
+    for (let i = 0; i < this.params.length; i++) this.params[i].owner.assertAlive();
     return ptr;
   }
 

@@ -1,0 +1,286 @@
+// Small dense networks (every layer a Linear of at most SMALL_MAX_WEIGHTS weights or an activation, e.g.
+// 2 → 8 → 1): the forward and backward passes of a training step without the GEMM machinery. At these
+// shapes the packed GEMMs' fixed costs (dispatch, packing Bᵀ, tile edges) are most of a step; these loops
+// read the operands in place.
+//
+// Every float is computed by the same operations in the same order as the GEMM path computes it in the plain
+// build (gemmNT's short-K rows and 4-lane dot products; gemmNN's sequential sums along K), so a network gives
+// bit-identical results whichever path a step takes (test/small.test.ts checks it against the GEMM path).
+import { at } from "./memory";
+import { gemmNTPacks } from "./gemm";
+import { activationForward, activationBackward } from "./activations";
+import {
+  LAYER_LINEAR, isActivationKernel, PLAN_HEADER_LAYERS, PLAN_HEADER_BYTES, PLAN_ROW_BYTES, PLAN_ROW_KERNEL,
+  PLAN_ROW_IN_FEATURES, PLAN_ROW_OUT_FEATURES, PLAN_ROW_PARAMS, PLAN_ROW_WEIGHT, PLAN_ROW_BIAS, PLAN_ROW_WEIGHT_GRAD,
+  PLAN_ROW_BIAS_GRAD, PLAN_ROW_INPUT, PLAN_ROW_OUTPUT, PLAN_ROW_GRAD_INPUT, PLAN_ROW_GRAD_OUTPUT,
+} from "./generated/abi";
+
+/** The largest Linear layer (in × out weights) that the small path takes. */
+export const SMALL_MAX_WEIGHTS: i32 = 256;
+
+@inline function row(plan: usize, layer: i32): usize {
+  return plan + PLAN_HEADER_BYTES + <usize>layer * PLAN_ROW_BYTES;
+}
+
+/** Whether a training step of `batch` rows can take the small path: only Linear layers of at most
+ *  SMALL_MAX_WEIGHTS weights whose forward GEMM would not pack (the packed kernel sums in another order), and
+ *  activations. */
+export function smallPlan(plan: usize, batch: i32): bool {
+  if (ASC_FEATURE_RELAXED_SIMD) return false; // the GEMMs fuse multiply-adds there: keep their results
+  const layers = load<i32>(plan + PLAN_HEADER_LAYERS);
+  for (let k = 0; k < layers; k++) {
+    const op = row(plan, k);
+    const kernel = load<i32>(op + PLAN_ROW_KERNEL);
+    if (kernel == LAYER_LINEAR) {
+      const n = load<i32>(op + PLAN_ROW_OUT_FEATURES), kk = load<i32>(op + PLAN_ROW_IN_FEATURES);
+      if (n * kk > SMALL_MAX_WEIGHTS || gemmNTPacks(batch, n, kk)) return false;
+    } else if (!isActivationKernel(kernel)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Each kernel has a scalar reference beside it (…Scalar: the same sums, one float at a time), which the tests
+// compare it with bit for bit over a list of shapes (test/small.test.ts).
+
+// ---- forward: z = x·Wᵀ + bias, rows of x [batch, k], W [n, k] ----
+
+/** Wᵀ of a short-K layer, padded to whole vectors of outputs: SMALL_MAX_WEIGHTS floats and a vector per row. */
+const TRANSPOSED = memory.data(<i32>((SMALL_MAX_WEIGHTS + 16) << 2), 16);
+
+/** K < 4: z[j] = ((bias[j] + x0·w[j,0]) + x1·w[j,1]) + …, as gemmNT's short-K rows: four outputs per vector
+ *  against Wᵀ, then the last N % 4 one by one. */
+export function smallLinearForwardShortK(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
+  const n4 = n & ~3;
+  for (let j = 0; j < n4; j++) {
+    for (let p = 0; p < k; p++) store<f32>(at(TRANSPOSED, p * n4 + j), load<f32>(at(w, j * k + p)));
+  }
+  for (let i = 0; i < batch; i++) {
+    const xi = at(x, i * k), zi = at(z, i * n);
+    for (let j = 0; j < n4; j += 4) {
+      let acc = bias ? v128.load(at(bias, j)) : f32x4.splat(0);
+      for (let p = 0; p < k; p++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(xi, p)), v128.load(at(TRANSPOSED, p * n4 + j))));
+      v128.store(at(zi, j), acc);
+    }
+    for (let j = n4; j < n; j++) {
+      const wj = at(w, j * k);
+      let sum: f32 = bias ? load<f32>(at(bias, j)) : 0;
+      for (let p = 0; p < k; p++) sum += load<f32>(at(xi, p)) * load<f32>(at(wj, p));
+      store<f32>(at(zi, j), sum);
+    }
+  }
+}
+export function smallLinearForwardShortKScalar(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
+  for (let i = 0; i < batch; i++) {
+    const xi = at(x, i * k), zi = at(z, i * n);
+    for (let j = 0; j < n; j++) {
+      const wj = at(w, j * k);
+      let sum: f32 = bias ? load<f32>(at(bias, j)) : 0;
+      for (let p = 0; p < k; p++) sum += load<f32>(at(xi, p)) * load<f32>(at(wj, p));
+      store<f32>(at(zi, j), sum);
+    }
+  }
+}
+
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** K ≥ 4: four partial sums over p ≡ 0, 1, 2, 3 (mod 4) in the lanes of a vector, added pairwise, then the
+ *  K % 4 tail, then the bias: gemmNT's dot-product kernels, one output at a time. */
+export function smallLinearForwardDot(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
+  const k4 = k & ~3;
+  for (let i = 0; i < batch; i++) {
+    const xi = at(x, i * k), zi = at(z, i * n);
+    for (let j = 0; j < n; j++) {
+      const wj = at(w, j * k);
+      let acc = f32x4.splat(0);
+      for (let p = 0; p < k4; p += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(xi, p)), v128.load(at(wj, p))));
+      let tail: f32 = 0;
+      for (let p = k4; p < k; p++) tail += load<f32>(at(xi, p)) * load<f32>(at(wj, p));
+      store<f32>(at(zi, j), hsum(acc) + tail + (bias ? load<f32>(at(bias, j)) : 0));
+    }
+  }
+}
+export function smallLinearForwardDotScalar(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
+  const k4 = k & ~3;
+  for (let i = 0; i < batch; i++) {
+    const xi = at(x, i * k), zi = at(z, i * n);
+    for (let j = 0; j < n; j++) {
+      const wj = at(w, j * k);
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+      for (let p = 0; p < k4; p += 4) {
+        s0 += load<f32>(at(xi, p)) * load<f32>(at(wj, p));
+        s1 += load<f32>(at(xi, p), 4) * load<f32>(at(wj, p), 4);
+        s2 += load<f32>(at(xi, p), 8) * load<f32>(at(wj, p), 8);
+        s3 += load<f32>(at(xi, p), 12) * load<f32>(at(wj, p), 12);
+      }
+      let tail: f32 = 0;
+      for (let p = k4; p < k; p++) tail += load<f32>(at(xi, p)) * load<f32>(at(wj, p));
+      store<f32>(at(zi, j), ((s0 + s1) + (s2 + s3)) + tail + (bias ? load<f32>(at(bias, j)) : 0));
+    }
+  }
+}
+
+// ---- backward ----
+
+/** dW[j, p] = Σ_r dZ[r, j]·X[r, p] and dBias[j] = Σ_r dZ[r, j], each a sum along the batch from 0 (the
+ *  gradients are overwritten: the step's zeroGrad and accumulation in one). Four values of p per vector when
+ *  K ≥ 4, else four values of j (stored lane by lane); the rest one by one. */
+export function smallLinearBackwardParams(gradZ: usize, x: usize, gradW: usize, gradBias: usize, batch: i32, k: i32, n: i32): void {
+  if (k >= 4) {
+    const k4 = k & ~3;
+    for (let j = 0; j < n; j++) {
+      for (let p = 0; p < k4; p += 4) {
+        let acc = f32x4.splat(0);
+        for (let r = 0; r < batch; r++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(gradZ, r * n + j)), v128.load(at(x, r * k + p))));
+        v128.store(at(gradW, j * k + p), acc);
+      }
+      for (let p = k4; p < k; p++) gradWeightScalar(gradZ, x, gradW, batch, k, n, j, p);
+    }
+  } else {
+    const n4 = n & ~3;
+    let j0 = 0;
+    for (; j0 + 8 <= n4; j0 += 8) {
+      // two sums at once (independent chains of additions overlap)
+      for (let p = 0; p < k; p++) {
+        let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+        for (let r = 0; r < batch; r++) {
+          const xs = v128.load32_splat(at(x, r * k + p)), dz = at(gradZ, r * n + j0);
+          acc0 = f32x4.add(acc0, f32x4.mul(v128.load(dz), xs));
+          acc1 = f32x4.add(acc1, f32x4.mul(v128.load(dz, 16), xs));
+        }
+        storeColumn(at(gradW, j0 * k + p), k, acc0);
+        storeColumn(at(gradW, (j0 + 4) * k + p), k, acc1);
+      }
+    }
+    for (let j = j0; j < n4; j += 4) {
+      for (let p = 0; p < k; p++) {
+        let acc = f32x4.splat(0);
+        for (let r = 0; r < batch; r++) acc = f32x4.add(acc, f32x4.mul(v128.load(at(gradZ, r * n + j)), v128.load32_splat(at(x, r * k + p))));
+        const out = at(gradW, j * k + p), step = <usize>k << 2;
+        store<f32>(out, f32x4.extract_lane(acc, 0));
+        store<f32>(out + step, f32x4.extract_lane(acc, 1));
+        store<f32>(out + 2 * step, f32x4.extract_lane(acc, 2));
+        store<f32>(out + 3 * step, f32x4.extract_lane(acc, 3));
+      }
+    }
+    for (let j = n4; j < n; j++) for (let p = 0; p < k; p++) gradWeightScalar(gradZ, x, gradW, batch, k, n, j, p);
+  }
+  if (!gradBias) return;
+  const n4 = n & ~3;
+  let j0 = 0;
+  for (; j0 + 8 <= n4; j0 += 8) {
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+    for (let r = 0; r < batch; r++) {
+      const dz = at(gradZ, r * n + j0);
+      acc0 = f32x4.add(acc0, v128.load(dz));
+      acc1 = f32x4.add(acc1, v128.load(dz, 16));
+    }
+    v128.store(at(gradBias, j0), acc0);
+    v128.store(at(gradBias, j0 + 4), acc1);
+  }
+  for (let j = j0; j < n4; j += 4) {
+    let acc = f32x4.splat(0);
+    for (let r = 0; r < batch; r++) acc = f32x4.add(acc, v128.load(at(gradZ, r * n + j)));
+    v128.store(at(gradBias, j), acc);
+  }
+  for (let j = n4; j < n; j++) gradBiasScalar(gradZ, gradBias, batch, n, j);
+}
+/** The lanes of v at out, out + k floats, out + 2k floats, out + 3k floats (a column of four rows of k). */
+@inline function storeColumn(out: usize, k: i32, v: v128): void {
+  const step = <usize>k << 2;
+  store<f32>(out, f32x4.extract_lane(v, 0));
+  store<f32>(out + step, f32x4.extract_lane(v, 1));
+  store<f32>(out + 2 * step, f32x4.extract_lane(v, 2));
+  store<f32>(out + 3 * step, f32x4.extract_lane(v, 3));
+}
+@inline function gradWeightScalar(gradZ: usize, x: usize, gradW: usize, batch: i32, k: i32, n: i32, j: i32, p: i32): void {
+  let sum: f32 = 0;
+  for (let r = 0; r < batch; r++) sum += load<f32>(at(gradZ, r * n + j)) * load<f32>(at(x, r * k + p));
+  store<f32>(at(gradW, j * k + p), sum);
+}
+@inline function gradBiasScalar(gradZ: usize, gradBias: usize, batch: i32, n: i32, j: i32): void {
+  let sum: f32 = 0;
+  for (let r = 0; r < batch; r++) sum += load<f32>(at(gradZ, r * n + j));
+  store<f32>(at(gradBias, j), sum);
+}
+export function smallLinearBackwardParamsScalar(gradZ: usize, x: usize, gradW: usize, gradBias: usize, batch: i32, k: i32, n: i32): void {
+  for (let j = 0; j < n; j++) {
+    for (let p = 0; p < k; p++) gradWeightScalar(gradZ, x, gradW, batch, k, n, j, p);
+    if (gradBias) gradBiasScalar(gradZ, gradBias, batch, n, j);
+  }
+}
+
+/** dX[r, p] = Σ_j dZ[r, j]·W[j, p], a sum along the outputs from 0: four values of p per vector, the rest one
+ *  by one. */
+export function smallLinearBackwardInput(gradZ: usize, w: usize, gradX: usize, batch: i32, k: i32, n: i32): void {
+  const k4 = k & ~3;
+  for (let r = 0; r < batch; r++) {
+    const dz = at(gradZ, r * n), dx = at(gradX, r * k);
+    for (let p = 0; p < k4; p += 4) {
+      let acc = f32x4.splat(0);
+      for (let j = 0; j < n; j++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(dz, j)), v128.load(at(w, j * k + p))));
+      v128.store(at(dx, p), acc);
+    }
+    for (let p = k4; p < k; p++) gradInputScalar(dz, w, dx, k, n, p);
+  }
+}
+@inline function gradInputScalar(dz: usize, w: usize, dx: usize, k: i32, n: i32, p: i32): void {
+  let sum: f32 = 0;
+  for (let j = 0; j < n; j++) sum += load<f32>(at(dz, j)) * load<f32>(at(w, j * k + p));
+  store<f32>(at(dx, p), sum);
+}
+export function smallLinearBackwardInputScalar(gradZ: usize, w: usize, gradX: usize, batch: i32, k: i32, n: i32): void {
+  for (let r = 0; r < batch; r++) {
+    const dz = at(gradZ, r * n), dx = at(gradX, r * k);
+    for (let p = 0; p < k; p++) gradInputScalar(dz, w, dx, k, n, p);
+  }
+}
+
+// ---- the plan ----
+
+/** The forward pass of a plan that smallPlan() accepted. */
+export function smallForward(plan: usize, batch: i32): void {
+  const layers = load<i32>(plan + PLAN_HEADER_LAYERS);
+  for (let k = 0; k < layers; k++) {
+    const op = row(plan, k);
+    const kernel = load<i32>(op + PLAN_ROW_KERNEL);
+    const n = load<i32>(op + PLAN_ROW_OUT_FEATURES);
+    if (kernel == LAYER_LINEAR) {
+      const inFeatures = load<i32>(op + PLAN_ROW_IN_FEATURES);
+      const x = load<usize>(op + PLAN_ROW_INPUT), w = load<usize>(op + PLAN_ROW_WEIGHT), bias = load<usize>(op + PLAN_ROW_BIAS);
+      const z = load<usize>(op + PLAN_ROW_OUTPUT);
+      if (inFeatures < 4) smallLinearForwardShortK(x, w, bias, z, batch, inFeatures, n);
+      else smallLinearForwardDot(x, w, bias, z, batch, inFeatures, n);
+    } else {
+      activationForward(kernel, load<usize>(op + PLAN_ROW_PARAMS), load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_OUTPUT), batch, n);
+    }
+  }
+}
+
+/** The backward pass of a plan that smallPlan() accepted, from the last layer's gradOutput: writes (not adds
+ *  to) every parameter's gradient; the first layer's input gradient only when asked for. */
+export function smallBackward(plan: usize, batch: i32, needInputGrad: bool): void {
+  for (let k = load<i32>(plan + PLAN_HEADER_LAYERS) - 1; k >= 0; k--) {
+    const op = row(plan, k);
+    const kernel = load<i32>(op + PLAN_ROW_KERNEL);
+    const n = load<i32>(op + PLAN_ROW_OUT_FEATURES);
+    const gradOutput = load<usize>(op + PLAN_ROW_GRAD_OUTPUT);
+    const inputGrad = k > 0 || needInputGrad;
+    if (kernel == LAYER_LINEAR) {
+      const inFeatures = load<i32>(op + PLAN_ROW_IN_FEATURES);
+      smallLinearBackwardParams(
+        gradOutput, load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_WEIGHT_GRAD), load<usize>(op + PLAN_ROW_BIAS_GRAD),
+        batch, inFeatures, n,
+      );
+      if (inputGrad) smallLinearBackwardInput(gradOutput, load<usize>(op + PLAN_ROW_WEIGHT), load<usize>(op + PLAN_ROW_GRAD_INPUT), batch, inFeatures, n);
+    } else if (inputGrad) {
+      activationBackward(
+        kernel, load<usize>(op + PLAN_ROW_PARAMS), load<usize>(op + PLAN_ROW_INPUT), load<usize>(op + PLAN_ROW_OUTPUT),
+        gradOutput, load<usize>(op + PLAN_ROW_GRAD_INPUT), batch, n,
+      );
+    }
+  }
+}
