@@ -443,6 +443,29 @@ function gemmNN2x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, row
   }
 }
 
+/** gemmNN4x8Packed for a later block of K (gemmNNColumns): each chain goes on from the partial sum stored in C
+ *  (rows past M start from 0 and are not stored); C is overwritten. A kernel of its own, not a flag of
+ *  gemmNN4x8Packed: a branch before the loop cost that kernel ~15 % (V8's register allocation). */
+function gemmNN4x8PackedResume(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, rows: i32): void {
+  const out1 = rows > 1 ? at(out, ldc) : out, out2 = rows > 2 ? at(out, 2 * ldc) : out1, out3 = rows > 3 ? at(out, 3 * ldc) : out2;
+  let c00 = v128.load(out), c01 = v128.load(out, 16), c10 = v128.load(out1), c11 = v128.load(out1, 16);
+  let c20 = v128.load(out2), c21 = v128.load(out2, 16), c30 = v128.load(out3), c31 = v128.load(out3, 16);
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const v0 = v128.load32_splat(ap), v1 = v128.load32_splat(ap, 4);
+    c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+    c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
+    const v2 = v128.load32_splat(ap, 8), v3 = v128.load32_splat(ap, 12);
+    c20 = madd(v2, b0, c20); c21 = madd(v2, b1, c21);
+    c30 = madd(v3, b0, c30); c31 = madd(v3, b1, c31);
+    ap += 16; bp += 32;
+  }
+  storeRow8(out, c00, c01, false);
+  if (rows > 1) storeRow8(out1, c10, c11, false);
+  if (rows > 2) storeRow8(out2, c20, c21, false);
+  if (rows > 3) storeRow8(out3, c30, c31, false);
+}
+
 /** A panel for the forward: 8 bias values (0 without bias; 0 past N), then W's rows j..j+7 transposed, [K][8]
  *  (rows past N as zeros); one cache line of padding after. */
 @inline function biasPanelBytes(k: i32): usize { return (<usize>(k + 1) << 5) + 64; }
@@ -532,13 +555,47 @@ function storeRowPart(out: usize, lo: v128, hi: v128, cols: i32): void {
   if (cols > 6) store<f32>(out, f32x4.extract_lane(hi, 2), 24);
 }
 
-/** Columns j0..j1−1 (j1 − j0 a multiple of 8) of C, blocked: a column block of B packed into `panels` (kept
- *  in L2), then for each row block of A packed into `tiles` (kept in L1), each tile against every panel (C is
- *  written row by row, which matters when K is small). The scratch is the caller's: PANEL and TILES on this
- *  thread; a thread pool would give each thread its own. */
+/** Steps of K per block when gemmNN overwrites C and K is longer than K_BLOCK_FROM: a 4-row tile of A is then
+ *  4 KiB and a panel of B 8 KiB, as for a 256-wide layer (at K = 2048 unblocked, a tile alone filled L1, every
+ *  panel streamed from L2 and A was packed again for every 16 columns: dX ran at ~75 % of the peak). */
+const K_BLOCK: i32 = 256;
+const K_BLOCK_FROM: i32 = 384;
+
+/** The length of each block of K (the last may be shorter): K itself when C accumulates (the reference adds
+ *  C's old value after the whole chain, so a chain cannot go on from C) or K is short; otherwise K split into
+ *  equal blocks of at most K_BLOCK. A function of K alone, never of the column range: every output is the same
+ *  chain whatever the chunking. */
+@inline function kBlockLength(k: i32, accumulate: bool): i32 {
+  if (accumulate || k <= K_BLOCK_FROM) return k;
+  const blocks = (k + K_BLOCK - 1) / K_BLOCK;
+  return (k + blocks - 1) / blocks;
+}
+
+/** Columns j0..j1−1 (j1 − j0 a multiple of 8) of C, blocked: K in blocks (kBlockLength), and per block of K a
+ *  column block of B packed into `panels` (kept in L2), then for each row block of A packed into `tiles` (kept
+ *  in L1), each tile against every panel (C is written row by row, which matters when K is small). A later
+ *  block of K resumes each output's chain from the partial sum stored in C: f32 in memory is exactly the f32
+ *  in the register, so the chain, and its bits, are those of one pass over K. The scratch is the caller's:
+ *  PANEL and TILES on this thread; a thread pool gives each thread its own. */
 export function gemmNNColumns(
   m: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
   j0: i32, j1: i32, panels: usize, tiles: usize,
+): void {
+  const kc = kBlockLength(k, accumulate);
+  let pc = 0;
+  do { // once at least: K = 0 still writes C
+    const kLen = min(kc, k - pc);
+    gemmNNColumnsBlock(
+      m, kLen, at(a, pc * csA), rsA, csA, at(b, pc * ldb), ldb, c, ldc, accumulate, pc > 0, j0, j1, panels, tiles,
+    );
+    pc += kc;
+  } while (pc < k);
+}
+
+/** One block of K of gemmNNColumns (resume: the chains go on from C's partial sums). */
+function gemmNNColumnsBlock(
+  m: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
+  resume: bool, j0: i32, j1: i32, panels: usize, tiles: usize,
 ): void {
   const panelStep = panelBytes(k), tileStep = tileBytes(k);
   const colBlock = <i32>(PANEL_BYTES / panelStep) << 3;
@@ -554,8 +611,10 @@ export function gemmNNColumns(
         let panel = panels;
         const rows = min(4, m - i0);
         for (let j = jc; j < jEnd; j += 8) {
-          if (rows > 2) gemmNN4x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, rows, accumulate);
-          else gemmNN2x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, rows, accumulate);
+          const out = at(c, i0 * ldc + j);
+          if (resume) gemmNN4x8PackedResume(k, tile, panel, out, ldc, rows);
+          else if (rows > 2) gemmNN4x8Packed(k, tile, panel, out, ldc, rows, accumulate);
+          else gemmNN2x8Packed(k, tile, panel, out, ldc, rows, accumulate);
           panel += panelStep;
         }
         tile += tileStep;
