@@ -116,7 +116,7 @@ describe('gemmNN (backward: C (+)= A·B, A strided) against its scalar reference
 // K = 64, 16 per block of K), its row blocks (A tiles packed per 16 KiB), its blocks of K when it overwrites
 // C (none up to K = 384, then equal blocks of at most 256: 385 = 2 × 193, 513 = 3 × 171, 4096 = 16 × 256,
 // the chains resumed from C), the K limit of packing (4096) and ragged edges (a last tile of 1, 2 or 3
-// rows); A as dX has it (rows along K), as dW has it (dZᵀ) and with other strides; B and C inside wider
+// rows; gemmNNColumns's few-rows path); A as dX has it (rows along K), as dW has it (dZᵀ) and with other strides; B and C inside wider
 // matrices (ldb, ldc > N).
 const WIDE: [number, number, number][] = [
   [2048, 256, 64],
@@ -137,6 +137,14 @@ const WIDE: [number, number, number][] = [
   [13, 31, 1025],
   [9, 8, 4096],
   [64, 256, 1024],
+  // few rows with A's rows adjacent (dW of a narrow layer): B read in place while ldb ≤ 256, packed beyond;
+  // tiles of 4, 2 and 1 rows
+  [10, 250, 64],
+  [16, 253, 33],
+  [13, 37, 5],
+  [15, 120, 1],
+  [10, 254, 64],
+  [14, 2048, 64],
 ];
 
 describe('gemmNN on wide shapes (cache-blocked paths) against its scalar reference, bit for bit', () => {
