@@ -5,7 +5,10 @@
 //             dBias += Σ_rows dZ
 // Both microkernels work on tiles of C held in v128 registers; rows past M reuse the last row's pointers
 // (their results are not stored) and columns past the last full tile go through narrower paths, so any
-// shape works. assembly/gemm-reference.ts has the scalar kernels the tests compare them with.
+// shape works. gemmNN packs its operands in cache blocks (gemmNNColumns), blocks K when it overwrites C and K
+// is long (dX of a wide layer), and reads B in place when M is small and A's rows adjacent (dW of a narrow
+// layer); every path computes each output as the reference's chain, bit for bit.
+// assembly/gemm-reference.ts has the scalar kernels the tests compare them with.
 
 import { activationForward } from "./activations";
 import { at } from "./memory";
