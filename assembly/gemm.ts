@@ -5,7 +5,10 @@
 //             dBias += Σ_rows dZ
 // Both microkernels work on tiles of C held in v128 registers; rows past M reuse the last row's pointers
 // (their results are not stored) and columns past the last full tile go through narrower paths, so any
-// shape works. assembly/gemm-reference.ts has the scalar kernels the tests compare them with.
+// shape works. gemmNN packs its operands in cache blocks (gemmNNColumns), blocks K when it overwrites C and K
+// is long (dX of a wide layer), and reads B in place when M is small and A's rows adjacent (dW of a narrow
+// layer); every path computes each output as the reference's chain, bit for bit.
+// assembly/gemm-reference.ts has the scalar kernels the tests compare them with.
 
 import { activationForward } from "./activations";
 import { at } from "./memory";
@@ -443,6 +446,79 @@ function gemmNN2x8Packed(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, row
   }
 }
 
+/** Rows i..i+3 × columns j..j+7 of C with A's four rows adjacent floats (a = &A(i, 0), a step of K is csA
+ *  floats) and B in place (b = &B(0, j), a step of K is ldb floats): one pointer each, rows at immediate
+ *  offsets. The same madd chain per output as gemmNN4x8. */
+function gemmNN4x8AdjacentRows(k: i32, a: usize, csA: i32, b: usize, ldb: i32, out: usize, ldc: i32, accumulate: bool): void {
+  const aStep = <usize>csA << 2, bStep = <usize>ldb << 2;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    const v0 = v128.load32_splat(a), v1 = v128.load32_splat(a, 4);
+    c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+    c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
+    const v2 = v128.load32_splat(a, 8), v3 = v128.load32_splat(a, 12);
+    c20 = madd(v2, b0, c20); c21 = madd(v2, b1, c21);
+    c30 = madd(v3, b0, c30); c31 = madd(v3, b1, c31);
+    a += aStep; b += bStep;
+  }
+  storeRow8(out, c00, c01, accumulate);
+  storeRow8(at(out, ldc), c10, c11, accumulate);
+  storeRow8(at(out, 2 * ldc), c20, c21, accumulate);
+  storeRow8(at(out, 3 * ldc), c30, c31, accumulate);
+}
+
+/** gemmNN4x8AdjacentRows for two rows. */
+function gemmNN2x8AdjacentRows(k: i32, a: usize, csA: i32, b: usize, ldb: i32, out: usize, ldc: i32, accumulate: bool): void {
+  const aStep = <usize>csA << 2, bStep = <usize>ldb << 2;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    const v0 = v128.load32_splat(a), v1 = v128.load32_splat(a, 4);
+    c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+    c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
+    a += aStep; b += bStep;
+  }
+  storeRow8(out, c00, c01, accumulate);
+  storeRow8(at(out, ldc), c10, c11, accumulate);
+}
+
+/** gemmNN4x8AdjacentRows for one row. */
+function gemmNN1x8AdjacentRows(k: i32, a: usize, csA: i32, b: usize, ldb: i32, out: usize, ldc: i32, accumulate: bool): void {
+  const aStep = <usize>csA << 2, bStep = <usize>ldb << 2;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  for (let p = 0; p < k; p++) {
+    const v0 = v128.load32_splat(a);
+    c00 = madd(v0, v128.load(b), c00); c01 = madd(v0, v128.load(b, 16), c01);
+    a += aStep; b += bStep;
+  }
+  storeRow8(out, c00, c01, accumulate);
+}
+
+/** gemmNN4x8Packed for a later block of K (gemmNNColumns): each chain goes on from the partial sum stored in C
+ *  (rows past M start from 0 and are not stored); C is overwritten. A kernel of its own, not a flag of
+ *  gemmNN4x8Packed: a branch before the loop cost that kernel ~15 % (V8's register allocation). */
+function gemmNN4x8PackedResume(k: i32, ap: usize, bp: usize, out: usize, ldc: i32, rows: i32): void {
+  const out1 = rows > 1 ? at(out, ldc) : out, out2 = rows > 2 ? at(out, 2 * ldc) : out1, out3 = rows > 3 ? at(out, 3 * ldc) : out2;
+  let c00 = v128.load(out), c01 = v128.load(out, 16), c10 = v128.load(out1), c11 = v128.load(out1, 16);
+  let c20 = v128.load(out2), c21 = v128.load(out2, 16), c30 = v128.load(out3), c31 = v128.load(out3, 16);
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const v0 = v128.load32_splat(ap), v1 = v128.load32_splat(ap, 4);
+    c00 = madd(v0, b0, c00); c01 = madd(v0, b1, c01);
+    c10 = madd(v1, b0, c10); c11 = madd(v1, b1, c11);
+    const v2 = v128.load32_splat(ap, 8), v3 = v128.load32_splat(ap, 12);
+    c20 = madd(v2, b0, c20); c21 = madd(v2, b1, c21);
+    c30 = madd(v3, b0, c30); c31 = madd(v3, b1, c31);
+    ap += 16; bp += 32;
+  }
+  storeRow8(out, c00, c01, false);
+  if (rows > 1) storeRow8(out1, c10, c11, false);
+  if (rows > 2) storeRow8(out2, c20, c21, false);
+  if (rows > 3) storeRow8(out3, c30, c31, false);
+}
+
 /** A panel for the forward: 8 bias values (0 without bias; 0 past N), then W's rows j..j+7 transposed, [K][8]
  *  (rows past N as zeros); one cache line of padding after. */
 @inline function biasPanelBytes(k: i32): usize { return (<usize>(k + 1) << 5) + 64; }
@@ -532,13 +608,73 @@ function storeRowPart(out: usize, lo: v128, hi: v128, cols: i32): void {
   if (cols > 6) store<f32>(out, f32x4.extract_lane(hi, 2), 24);
 }
 
-/** Columns j0..j1−1 (j1 − j0 a multiple of 8) of C, blocked: a column block of B packed into `panels` (kept
- *  in L2), then for each row block of A packed into `tiles` (kept in L1), each tile against every panel (C is
- *  written row by row, which matters when K is small). The scratch is the caller's: PANEL and TILES on this
- *  thread; a thread pool would give each thread its own. */
+/** Steps of K per block when gemmNN overwrites C and K is longer than K_BLOCK_FROM: a 4-row tile of A is then
+ *  4 KiB and a panel of B 8 KiB, as for a 256-wide layer (at K = 2048 unblocked, a tile alone filled L1, every
+ *  panel streamed from L2 and A was packed again for every 16 columns: dX ran at ~75 % of the peak). */
+const K_BLOCK: i32 = 256;
+const K_BLOCK_FROM: i32 = 384;
+
+/** The length of each block of K (the last may be shorter): K itself when C accumulates (the reference adds
+ *  C's old value after the whole chain, so a chain cannot go on from C) or K is short; otherwise K split into
+ *  equal blocks of at most K_BLOCK. A function of K alone, never of the column range: every output is the same
+ *  chain whatever the chunking. */
+@inline function kBlockLength(k: i32, accumulate: bool): i32 {
+  if (accumulate || k <= K_BLOCK_FROM) return k;
+  const blocks = (k + K_BLOCK - 1) / K_BLOCK;
+  return (k + blocks - 1) / blocks;
+}
+
+/** Columns j0..j1−1 (j1 − j0 a multiple of 8) of C, blocked: K in blocks (kBlockLength), and per block of K a
+ *  column block of B packed into `panels` (kept in L2), then for each row block of A packed into `tiles` (kept
+ *  in L1), each tile against every panel (C is written row by row, which matters when K is small). A later
+ *  block of K resumes each output's chain from the partial sum stored in C: f32 in memory is exactly the f32
+ *  in the register, so the chain, and its bits, are those of one pass over K. The scratch is the caller's:
+ *  PANEL and TILES on this thread; a thread pool gives each thread its own. */
 export function gemmNNColumns(
   m: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
   j0: i32, j1: i32, panels: usize, tiles: usize,
+): void {
+  if (rsA == 1 && m <= FEW_ROWS && ldb <= FEW_ROWS_MAX_LDB) {
+    gemmNNFewRowsColumns(m, k, a, csA, b, ldb, c, ldc, accumulate, j0, j1);
+    return;
+  }
+  const kc = kBlockLength(k, accumulate);
+  let pc = 0;
+  do { // once at least: K = 0 still writes C
+    const kLen = min(kc, k - pc);
+    gemmNNColumnsBlock(
+      m, kLen, at(a, pc * csA), rsA, csA, at(b, pc * ldb), ldb, c, ldc, accumulate, pc > 0, j0, j1, panels, tiles,
+    );
+    pc += kc;
+  } while (pc < k);
+}
+
+/** Up to this many rows of C, when A's rows are adjacent floats (A = dZᵀ in dW: M = the layer's outputs),
+ *  gemmNNColumns packs nothing: packing B copies K·N floats for only M·K·N madds (~10 % of the time at
+ *  M = 10), while B read in place by 8-column strips costs nothing more — as long as B's rows are at most
+ *  FEW_ROWS_MAX_LDB floats apart: further apart (1024, 2048), a strip's K lines fall in a few L1 sets and
+ *  miss every time (measured: dW of 2048 → 10 at 40 % of the peak in place, 82 % packed). */
+const FEW_ROWS: i32 = 16;
+const FEW_ROWS_MAX_LDB: i32 = 256;
+
+/** gemmNNColumns for M ≤ FEW_ROWS and A(i, p) = a[i + p·csA]: strip by strip of 8 columns of B read in place
+ *  (a strip, K lines, stays in L1 for every row tile), rows in tiles of 4, then 2, then 1. */
+function gemmNNFewRowsColumns(
+  m: i32, k: i32, a: usize, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, j0: i32, j1: i32,
+): void {
+  const fours = m & ~3, twos = m & ~1;
+  for (let j = j0; j < j1; j += 8) {
+    const bj = at(b, j);
+    for (let i0 = 0; i0 < fours; i0 += 4) gemmNN4x8AdjacentRows(k, at(a, i0), csA, bj, ldb, at(c, i0 * ldc + j), ldc, accumulate);
+    if (twos > fours) gemmNN2x8AdjacentRows(k, at(a, fours), csA, bj, ldb, at(c, fours * ldc + j), ldc, accumulate);
+    if (m > twos) gemmNN1x8AdjacentRows(k, at(a, twos), csA, bj, ldb, at(c, twos * ldc + j), ldc, accumulate);
+  }
+}
+
+/** One block of K of gemmNNColumns (resume: the chains go on from C's partial sums). */
+function gemmNNColumnsBlock(
+  m: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool,
+  resume: bool, j0: i32, j1: i32, panels: usize, tiles: usize,
 ): void {
   const panelStep = panelBytes(k), tileStep = tileBytes(k);
   const colBlock = <i32>(PANEL_BYTES / panelStep) << 3;
@@ -554,8 +690,10 @@ export function gemmNNColumns(
         let panel = panels;
         const rows = min(4, m - i0);
         for (let j = jc; j < jEnd; j += 8) {
-          if (rows > 2) gemmNN4x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, rows, accumulate);
-          else gemmNN2x8Packed(k, tile, panel, at(c, i0 * ldc + j), ldc, rows, accumulate);
+          const out = at(c, i0 * ldc + j);
+          if (resume) gemmNN4x8PackedResume(k, tile, panel, out, ldc, rows);
+          else if (rows > 2) gemmNN4x8Packed(k, tile, panel, out, ldc, rows, accumulate);
+          else gemmNN2x8Packed(k, tile, panel, out, ldc, rows, accumulate);
           panel += panelStep;
         }
         tile += tileStep;

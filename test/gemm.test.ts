@@ -113,9 +113,11 @@ describe('gemmNN (backward: C (+)= A·B, A strided) against its scalar reference
 });
 
 // Wide layers: shapes that cross gemmNN's column blocks (B panels packed per block of columns, ~62 panels at
-// K = 64, 2 at K = 2048), its row blocks (A tiles packed per 16 KiB), the K limit of packing (4096) and
-// ragged edges; A as dX has it (rows along K), as dW has it (dZᵀ) and with other strides; B and C inside
-// wider matrices (ldb, ldc > N).
+// K = 64, 16 per block of K), its row blocks (A tiles packed per 16 KiB), its blocks of K when it overwrites
+// C (none up to K = 384, then equal blocks of at most 256: 385 = 2 × 193, 513 = 3 × 171, 4096 = 16 × 256,
+// the chains resumed from C), the K limit of packing (4096) and ragged edges (a last tile of 1, 2 or 3
+// rows; gemmNNColumns's few-rows path); A as dX has it (rows along K), as dW has it (dZᵀ) and with other strides; B and C inside wider
+// matrices (ldb, ldc > N).
 const WIDE: [number, number, number][] = [
   [2048, 256, 64],
   [10, 2048, 64],
@@ -127,6 +129,22 @@ const WIDE: [number, number, number][] = [
   [129, 517, 1023],
   [6, 9, 4097],
   [5, 2048, 1],
+  [64, 24, 384],
+  [5, 24, 385],
+  [6, 17, 513],
+  [7, 33, 512],
+  [66, 40, 769],
+  [13, 31, 1025],
+  [9, 8, 4096],
+  [64, 256, 1024],
+  // few rows with A's rows adjacent (dW of a narrow layer): B read in place while ldb ≤ 256, packed beyond;
+  // tiles of 4, 2 and 1 rows
+  [10, 250, 64],
+  [16, 253, 33],
+  [13, 37, 5],
+  [15, 120, 1],
+  [10, 254, 64],
+  [14, 2048, 64],
 ];
 
 describe('gemmNN on wide shapes (cache-blocked paths) against its scalar reference, bit for bit', () => {
