@@ -3,6 +3,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   Adam,
@@ -420,5 +421,13 @@ describe('13. the package', () => {
     expect(execFileSync('git', ['check-ignore', 'src/generated/core-wasm.ts'], { cwd: root, encoding: 'utf8' }).trim()).toBe(
       'src/generated/core-wasm.ts',
     );
+  });
+
+  it('README figures: the gzipped size of the main module the README states is the built one', () => {
+    const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+    const stated = /is one (\d+) KB \(gzipped\) module/.exec(readme);
+    expect(stated, 'README states the gzipped module size').not.toBeNull();
+    const actual = gzipSync(readFileSync(resolve(root, 'dist/index.js'))).length / 1024;
+    expect(Math.abs(actual - Number(stated![1])) / actual).toBeLessThan(0.1);
   });
 });
