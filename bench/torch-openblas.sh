@@ -7,6 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="${XDG_CACHE_HOME:-$HOME/.cache}/backprop-wasm-bench/openblas"
+# `npm run bench` calls this first: nothing to do without torch, or when OpenBLAS is already unpacked
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "bench:torch-blas: /usr/bin/python3 has no torch; the bench runs without PyTorch rows"
+  exit 0
+fi
+if [ -f "$dest/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3" ] && [ "${1:-}" != "--force" ]; then
+  echo "bench:torch-blas: OpenBLAS already unpacked under $dest"
+  exit 0
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && apt-get download libopenblas0-openmp)
