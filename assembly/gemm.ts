@@ -18,7 +18,7 @@ import { LAYER_SOFTMAX, LAYER_LOG_SOFTMAX } from "./generated/abi";
 export const NO_ACTIVATION: i32 = -1;
 
 /** Activations that need whole rows (their epilogue waits until every column of a row is computed). */
-@inline function perRow(activation: i32): bool {
+@inline export function perRow(activation: i32): bool {
   return activation == LAYER_SOFTMAX || activation == LAYER_LOG_SOFTMAX;
 }
 
@@ -727,44 +727,4 @@ export function gemmNN(
     }
   }
   gemmNNEdgeColumns(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, full);
-}
-
-// ---- the Linear layer ----
-
-export function linearForward(
-  x: usize, weight: usize, bias: usize, z: usize, batch: i32, inFeatures: i32, outFeatures: i32,
-): void {
-  gemmNT(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias);
-}
-
-/** z = x·Wᵀ + b and a = σ(z) in one pass (activation: a layer kernel of abi.json, params its block). */
-export function linearForwardActivated(
-  x: usize, weight: usize, bias: usize, z: usize, a: usize, batch: i32, inFeatures: i32, outFeatures: i32,
-  activation: i32, params: usize,
-): void {
-  gemmNTActivated(batch, outFeatures, inFeatures, x, inFeatures, weight, inFeatures, z, outFeatures, bias, activation, params, a);
-}
-
-/** dX = dZ·W (overwrites dX). */
-export function linearBackwardInput(
-  gradZ: usize, weight: usize, gradX: usize, batch: i32, inFeatures: i32, outFeatures: i32,
-): void {
-  gemmNN(batch, inFeatures, outFeatures, gradZ, outFeatures, 1, weight, inFeatures, gradX, inFeatures, false);
-}
-
-/** dW += dZᵀ·X and dBias += Σ_batch dZ (bias skipped when its pointer is 0). */
-export function linearBackwardParams(
-  gradZ: usize, x: usize, gradWeight: usize, gradBias: usize, batch: i32, inFeatures: i32, outFeatures: i32,
-): void {
-  gemmNN(outFeatures, inFeatures, batch, gradZ, 1, outFeatures, x, inFeatures, gradWeight, inFeatures, true);
-  if (gradBias) {
-    for (let r = 0; r < batch; r++) {
-      const row = at(gradZ, r * outFeatures);
-      let j = 0;
-      for (; j + 4 <= outFeatures; j += 4) {
-        v128.store(at(gradBias, j), f32x4.add(v128.load(at(gradBias, j)), v128.load(at(row, j))));
-      }
-      for (; j < outFeatures; j++) store<f32>(at(gradBias, j), load<f32>(at(gradBias, j)) + load<f32>(at(row, j)));
-    }
-  }
 }

@@ -10,3 +10,4 @@ export {
   layerActivationDerivative,
 } from "./network";
 export { resultPtr } from "./result";
+export { poolConfigure, poolScratchBytes, poolThreads, poolTakeFailure, poolQuit, poolDieOnNextChunk, workerLoop } from "./pool";

@@ -1,7 +1,7 @@
 // A network as a plan (abi.json PlanHeader, then one PlanRow per layer), written by src/plan.ts. Running a
 // whole plan — a forward pass, a training step, epochs of gathered batches, an evaluation — in one call keeps
 // the JS↔WASM crossings per step constant.
-import { linearForward, linearForwardActivated, linearBackwardInput, linearBackwardParams } from "./gemm";
+import { linearForward, linearForwardActivated, linearBackwardInput, linearBackwardParams } from "./linear";
 import { activationForward, activationBackward } from "./activations";
 import { lossSum, lossCount, lossBackward, lossFirstInvalidInput, countCorrect } from "./losses";
 import { dropoutForward, dropoutBackward } from "./dropout";
@@ -14,6 +14,7 @@ import { optimizerStep } from "./optimizers";
 import { rngShuffleI32 } from "./random";
 import { smallPlan, smallForward, smallBackward } from "./small";
 import { RESULT } from "./result";
+import { poolTakeFailure } from "./pool";
 import {
   LAYER_LINEAR, LAYER_DROPOUT, LAYER_LAYER_NORM, LAYER_BATCH_NORM1D, isActivationKernel, REDUCTION_MEAN,
   LOSS_CONFIG_REDUCTION, PLAN_HEADER_LAYERS, PLAN_HEADER_TRAINING, PLAN_HEADER_RNG, PLAN_HEADER_STATISTICS,
@@ -29,7 +30,7 @@ import {
   EVAL_CONFIG_PLAN, EVAL_CONFIG_LOSS, EVAL_CONFIG_INPUTS, EVAL_CONFIG_INPUT_ROW_BYTES, EVAL_CONFIG_TARGETS,
   EVAL_CONFIG_TARGET_ROW_BYTES, EVAL_CONFIG_COUNT, EVAL_CONFIG_BATCH_SIZE, EVAL_CONFIG_PREDICTIONS,
   RESULT_LOSS, RESULT_LOSS_SUM, RESULT_LOSS_COUNT, RESULT_CORRECT, RESULT_JUDGED, RESULT_WHERE, RESULT_BATCH, RESULT_EPOCH,
-  STATUS_OK, STATUS_INVALID_PREDICTION, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_GRADIENT,
+  STATUS_OK, STATUS_INVALID_PREDICTION, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_GRADIENT, STATUS_WORKER_FAILED,
 } from "./generated/abi";
 
 @inline function layerCount(plan: usize): i32 {
@@ -138,10 +139,13 @@ function commitStatistics(plan: usize): void {
   for (let k = 0; k < layers; k++) if (kernelOf(row(plan, k)) == LAYER_BATCH_NORM1D) batchNormCommit(row(plan, k));
 }
 
-/** A forward pass (in the plan's mode), as torch's module call: running statistics are updated in training. */
-export function networkForward(plan: usize, batch: i32): void {
+/** A forward pass (in the plan's mode), as torch's module call: running statistics are updated in training.
+ *  Returns a STATUS_* (STATUS_WORKER_FAILED: the outputs are incomplete and no statistic was updated). */
+export function networkForward(plan: usize, batch: i32): i32 {
   forwardLayers(plan, batch);
+  if (poolTakeFailure()) return STATUS_WORKER_FAILED;
   commitStatistics(plan);
+  return STATUS_OK;
 }
 
 /** Backward from the last layer's gradOutput; the first layer's input gradient only when asked for. */
@@ -193,6 +197,7 @@ function trainStep(
   const small = smallPlan(plan, batch); // the same results without the GEMMs' fixed costs
   if (small) smallForward(plan, batch);
   else forwardLayers(plan, batch);
+  if (poolTakeFailure()) return STATUS_WORKER_FAILED; // a chunk of the forward was never computed
   const pred = output(plan), width = outputWidth(plan);
   const invalid = lossFirstInvalidInput(loss, pred, batch, width);
   if (invalid >= 0) {
@@ -212,6 +217,7 @@ function trainStep(
   if (weights) scaleRows(gradOutput, weights, batch, width);
   if (small) smallBackward(plan, batch, inputGrad);
   else networkBackward(plan, batch, inputGrad);
+  if (poolTakeFailure()) return STATUS_WORKER_FAILED; // nothing is updated
   if (!update) return STATUS_OK;
   const bad = firstLayerWithNonFiniteGrad(plan);
   if (bad >= 0) {
@@ -318,6 +324,7 @@ export function networkEvaluate(config: usize): i32 {
     const rows = min(batchSize, count - start);
     memory.copy(input, inputs + <usize>start * <usize>inputRowBytes, <usize>rows * <usize>inputRowBytes);
     forwardLayers(plan, rows);
+    if (poolTakeFailure()) return STATUS_WORKER_FAILED;
     if (predictions) {
       const rowBytes = <usize>width << 2;
       memory.copy(predictions + <usize>start * rowBytes, pred, <usize>rows * rowBytes);

@@ -2,7 +2,8 @@
 // kernels that the tests and benchmarks call directly — the GEMMs beside their scalar references, each
 // activation and loss on its own. Never shipped.
 export * from "./index";
-export { gemmNT, gemmNTActivated, gemmNN, linearForward, linearBackwardInput, linearBackwardParams } from "./gemm";
+export { gemmNT, gemmNTActivated, gemmNN } from "./gemm";
+export { linearForward, linearBackwardInput, linearBackwardParams } from "./linear";
 export { gemmNTReference, gemmNNReference } from "./gemm-reference";
 export { activationForward, activationBackward } from "./activations";
 export { lossSum, lossCount, lossBackward, countCorrect } from "./losses";

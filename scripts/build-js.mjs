@@ -1,6 +1,6 @@
-// Bundles the package: dist/index.js (ESM, with the relaxed-SIMD core split off as its own chunk, fetched
-// only by init({ simd: 'relaxed' })) and dist/index.cjs (CommonJS, which require()s the relaxed core from
-// dist/core-wasm-relaxed.cjs only when asked, instead of embedding it).
+// Bundles the package: dist/index.js (ESM, with the relaxed-SIMD and threads cores split off as chunks of
+// their own, fetched only when init({ simd, threads }) asks) and dist/index.cjs (CommonJS, which require()s
+// them from dist/core-wasm-*.cjs only when asked, instead of embedding them).
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'neutral', target: 'es2022', logLevel: 'warning' };
@@ -14,11 +14,17 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
 });
 
-/** In the CommonJS build, the relaxed core stays a separate file that the dynamic import require()s. */
-const relaxedCoreExternal = {
-  name: 'relaxed-core-external',
+/** The opt-in cores (relaxed SIMD, threads), each loaded only when init() asks for it. */
+const OPTIONAL_CORES = ['core-wasm-relaxed', 'core-wasm-threads', 'core-wasm-threads-relaxed'];
+
+/** In the CommonJS build, each optional core stays a separate file that the dynamic import require()s. */
+const optionalCoresExternal = {
+  name: 'optional-cores-external',
   setup(b) {
-    b.onResolve({ filter: /generated\/core-wasm-relaxed\.js$/ }, () => ({ path: './core-wasm-relaxed.cjs', external: true }));
+    b.onResolve({ filter: /generated\/core-wasm-[a-z-]+\.js$/ }, (args) => ({
+      path: `./${args.path.split('/').pop().replace(/\.js$/, '.cjs')}`,
+      external: true,
+    }));
   },
 };
 await build({
@@ -26,11 +32,8 @@ await build({
   entryPoints: ['src/index.ts'],
   format: 'cjs',
   outfile: 'dist/index.cjs',
-  plugins: [relaxedCoreExternal],
+  plugins: [optionalCoresExternal],
 });
-await build({
-  ...common,
-  entryPoints: ['src/generated/core-wasm-relaxed.ts'],
-  format: 'cjs',
-  outfile: 'dist/core-wasm-relaxed.cjs',
-});
+for (const name of OPTIONAL_CORES) {
+  await build({ ...common, entryPoints: [`src/generated/${name}.ts`], format: 'cjs', outfile: `dist/${name}.cjs` });
+}

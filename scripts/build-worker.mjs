@@ -8,9 +8,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 const withoutInlinedWasm = {
   name: 'without-inlined-wasm',
   setup(b) {
-    b.onResolve({ filter: /generated\/core-wasm(-relaxed)?\.js$/ }, () => ({ path: 'core-wasm', namespace: 'stub' }));
+    b.onResolve({ filter: /generated\/core-wasm(-[a-z-]+)?\.js$/ }, () => ({ path: 'core-wasm', namespace: 'stub' }));
     b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
-      contents: 'export const coreWasmBase64 = "", coreWasmRelaxedBase64 = "";',
+      contents:
+        'export const coreWasmBase64 = "", coreWasmRelaxedBase64 = "", coreWasmThreadsBase64 = "", coreWasmThreadsRelaxedBase64 = "";',
       loader: 'js',
     }));
   },

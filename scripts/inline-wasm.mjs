@@ -4,12 +4,14 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// Both builds: the default plain-SIMD core and the opt-in relaxed-SIMD one (a separate module, which ESM
-// bundles split off and load only when init({ simd: 'relaxed' }) asks for it).
+// Every build: the default plain-SIMD core; the opt-in relaxed-SIMD one and the two threads builds are
+// separate modules, which ESM bundles split off and load only when init({ simd, threads }) asks for them.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 for (const [wasmFile, tsFile, name] of [
   ['backprop.wasm', 'core-wasm.ts', 'coreWasmBase64'],
   ['backprop-relaxed.wasm', 'core-wasm-relaxed.ts', 'coreWasmRelaxedBase64'],
+  ['backprop-threads.wasm', 'core-wasm-threads.ts', 'coreWasmThreadsBase64'],
+  ['backprop-threads-relaxed.wasm', 'core-wasm-threads-relaxed.ts', 'coreWasmThreadsRelaxedBase64'],
 ]) {
   const wasm = readFileSync(join(root, 'build', wasmFile));
   const out = join(root, 'src/generated', tsFile);

@@ -3,6 +3,7 @@
 import { coreWasmBase64 } from './generated/core-wasm.js';
 import { type CoreExports, type Ptr, bindCore } from './generated/core-exports.js';
 import { BackpropError, describeValue } from './errors.js';
+import { type ThreadsOption, recordSingleThread, resolveThreads, startThreads, threadsInfo, threadsUnavailable } from './threads.js';
 
 export type { CoreExports, Ptr };
 
@@ -20,6 +21,10 @@ export type SimdFlavour = 'plain' | 'relaxed';
 export interface InitOptions {
   /** Which build of the core to load (default 'plain'); see SimdFlavour. */
   simd?: SimdFlavour;
+  /** Threads that compute the big matrix products (default 1; 'auto': the hardware concurrency). Needs
+   *  worker_threads (Node) or a cross-origin-isolated page (browsers); elsewhere the core runs on one thread
+   *  and threadsInfo() says why. Results are bit-identical for any thread count. */
+  threads?: ThreadsOption;
 }
 
 function decodeBase64(base64: string): Uint8Array<ArrayBuffer> {
@@ -29,14 +34,15 @@ function decodeBase64(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** The SIMD flavour asked for, or undefined for "whichever is loaded (plain if none)". */
-function checkInitOptions(options: unknown): SimdFlavour | undefined {
+/** The SIMD flavour asked for (undefined: "whichever is loaded, plain if none") and the threads. */
+function checkInitOptions(options: unknown): { simd: SimdFlavour | undefined; threads: number | undefined } {
   if (options === null || typeof options !== 'object') {
-    throw new BackpropError('BAD_OPTION', `expected init options { simd }, got ${describeValue(options)}`);
+    throw new BackpropError('BAD_OPTION', `expected init options { simd, threads }, got ${describeValue(options)}`);
   }
-  const { simd, ...rest } = options as InitOptions;
+  const { simd, threads, ...rest } = options as InitOptions;
   const unknown = Object.keys(rest);
-  if (unknown.length) throw new BackpropError('BAD_OPTION', `unknown init option "${unknown[0]}"; expected simd`);
+  if (unknown.length) throw new BackpropError('BAD_OPTION', `unknown init option "${unknown[0]}"; expected simd or threads`);
+  const count = threads === undefined ? undefined : resolveThreads(threads);
   if (simd !== undefined && simd !== 'plain' && simd !== 'relaxed') {
     throw new BackpropError('BAD_OPTION', `expected init option simd to be 'plain' or 'relaxed', got ${describeValue(simd)}`);
   }
@@ -46,18 +52,31 @@ function checkInitOptions(options: unknown): SimdFlavour | undefined {
       `backprop-wasm is already initialised with ${loadedSimd} SIMD; every object shares that core`,
     );
   }
-  return simd;
+  if (loadedSimd !== null && count !== undefined && count !== threadsInfo().requested) {
+    throw new BackpropError(
+      'BAD_STATE',
+      `backprop-wasm is already initialised with threads: ${threadsInfo().requested}; every object shares that core`,
+    );
+  }
+  return { simd, threads: count };
 }
 
-async function coreBytes(simd: SimdFlavour): Promise<Uint8Array<ArrayBuffer>> {
-  if (simd === 'plain') return decodeBase64(coreWasmBase64);
-  const { coreWasmRelaxedBase64 } = await import('./generated/core-wasm-relaxed.js');
-  const bytes = decodeBase64(coreWasmRelaxedBase64);
+async function coreBytes(simd: SimdFlavour, threaded: boolean): Promise<Uint8Array<ArrayBuffer>> {
+  if (simd === 'plain' && !threaded) return decodeBase64(coreWasmBase64);
+  const bytes = decodeBase64(
+    threaded
+      ? simd === 'plain'
+        ? (await import('./generated/core-wasm-threads.js')).coreWasmThreadsBase64
+        : (await import('./generated/core-wasm-threads-relaxed.js')).coreWasmThreadsRelaxedBase64
+      : (await import('./generated/core-wasm-relaxed.js')).coreWasmRelaxedBase64,
+  );
   if (!WebAssembly.validate(bytes)) {
     throw new BackpropError(
       'BAD_OPTION',
-      'this engine does not run relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd; Chromium runs it): ' +
-        "use init() or init({ simd: 'plain' })",
+      simd === 'relaxed'
+        ? 'this engine does not run relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd; Chromium runs it): ' +
+          "use init() or init({ simd: 'plain' })"
+        : 'this engine does not run WebAssembly threads (atomics): use init() without threads',
     );
   }
   return bytes;
@@ -72,16 +91,15 @@ function useInstance(module: WebAssembly.Module, instance: WebAssembly.Instance,
 /** Loads the WASM core. Idempotent: once loaded, later calls resolve at once (and init() without options
  *  accepts whichever flavour was loaded). */
 export function init(options: InitOptions = {}): Promise<void> {
-  let simd: SimdFlavour | undefined;
+  let asked: ReturnType<typeof checkInitOptions>;
   try {
-    simd = checkInitOptions(options);
+    asked = checkInitOptions(options);
   } catch (error) {
     return Promise.reject(error);
   }
   if (core) return Promise.resolve();
-  const flavour = simd ?? 'plain';
-  loading ??= coreBytes(flavour)
-    .then((bytes) => WebAssembly.instantiate(bytes, {}))
+  const flavour = asked.simd ?? 'plain';
+  loading ??= instantiate(flavour, asked.threads ?? 1)
     .then(
       ({ module, instance }) => useInstance(module, instance, flavour),
       (error: unknown) => {
@@ -97,10 +115,39 @@ export function init(options: InitOptions = {}): Promise<void> {
   return loading;
 }
 
+/** The core on this thread: the threads build with its pool when more than one thread is asked for and the
+ *  platform can share memory (else the single-thread build, and threadsInfo() says why). */
+async function instantiate(
+  simd: SimdFlavour,
+  threads: number,
+): Promise<{ module: WebAssembly.Module; instance: WebAssembly.Instance }> {
+  const unavailable = threads > 1 ? threadsUnavailable() : null;
+  if (threads > 1 && unavailable === null) {
+    const module = await WebAssembly.compile(await coreBytes(simd, true));
+    try {
+      return { module, instance: await startThreads(module, threads) };
+    } catch (error) {
+      recordSingleThread(threads, `the thread pool could not start: ${String(error)}`);
+    }
+  } else {
+    recordSingleThread(threads, unavailable);
+  }
+  return WebAssembly.instantiate(await coreBytes(simd, false), {});
+}
+
+/** @internal A worker's core from its parent's compiled module: the threads build starts its own pool. */
+export async function initFromModule(module: WebAssembly.Module, simd: SimdFlavour, threads: number): Promise<void> {
+  if (core) return;
+  const threadsBuild = WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
+  if (threadsBuild) useInstance(module, await startThreads(module, threads), simd);
+  else initWithModule(module, simd);
+}
+
 /** Loads the (plain SIMD) WASM core synchronously (Node, workers; browsers may refuse on the main thread). */
 export function initSync(): void {
   if (core) return;
   checkInitOptions({ simd: 'plain' });
+  recordSingleThread(1, null);
   const module = new WebAssembly.Module(decodeBase64(coreWasmBase64));
   useInstance(module, new WebAssembly.Instance(module, {}), 'plain');
 }
@@ -111,10 +158,10 @@ export function initWithModule(module: WebAssembly.Module, simd: SimdFlavour = '
   useInstance(module, new WebAssembly.Instance(module, {}), simd);
 }
 
-/** @internal The compiled core and its flavour, to hand to a worker. */
-export function compiledCore(): { module: WebAssembly.Module; simd: SimdFlavour } {
+/** @internal The compiled core, its flavour and threads, to hand to a worker. */
+export function compiledCore(): { module: WebAssembly.Module; simd: SimdFlavour; threads: number } {
   getCore();
-  return { module: compiled!, simd: loadedSimd! };
+  return { module: compiled!, simd: loadedSimd!, threads: threadsInfo().active };
 }
 
 export function getCore(): CoreExports {

@@ -1,4 +1,5 @@
 export { init, initSync, memoryStats, type InitOptions, type SimdFlavour } from './core.js';
+export { threadsInfo, type ThreadsInfo, type ThreadsOption } from './threads.js';
 export { BackpropError, type BackpropErrorCode } from './errors.js';
 export type { MatrixInput } from './input.js';
 export { Generator, manualSeed } from './random.js';

@@ -16,6 +16,7 @@ import { checkOptionKeys } from './options.js';
 import { Plan } from './plan.js';
 import { Generator, defaultGen } from './random.js';
 import { checkLossAndOptimizer, throwForStatus } from './status.js';
+import { workerFailed } from './threads.js';
 import {
   type EvaluateOptions,
   type Evaluation,
@@ -229,7 +230,7 @@ export class Network {
     const plan = session.buffers(batch);
     const core = getCore();
     core.copyF32(plan.input, xPtr, batch * this.inFeatures);
-    core.networkForward(plan.ptr, batch);
+    if (core.networkForward(plan.ptr, batch) !== STATUS_OK) throw workerFailed(' (forward())');
     this.heldBatch = batch;
     return readF32(plan.output, batch * this.outFeatures);
   }
@@ -251,6 +252,7 @@ export class Network {
       core = getCore();
     core.copyF32(plan.grad(this.layers.length), ptr, rows.values.length);
     core.networkBackward(plan.ptr, this.heldBatch, 1);
+    if (core.poolTakeFailure()) throw workerFailed(' (backward(): the gradients it added to are incomplete)');
     return readF32(plan.grad(0), this.heldBatch * this.inFeatures);
   }
 
@@ -326,7 +328,7 @@ export class Network {
       for (let start = 0; start < rows.rows; start += batchSize) {
         const count = Math.min(batchSize, rows.rows - start);
         core.copyF32(plan.input, data.ptr + start * this.inFeatures * 4, count * this.inFeatures);
-        core.networkForward(plan.ptr, count);
+        if (core.networkForward(plan.ptr, count) !== STATUS_OK) throw workerFailed(' (predict())');
         out.set(readF32(plan.output, count * this.outFeatures), start * this.outFeatures);
       }
       return out;

@@ -3,6 +3,7 @@ import { BackpropError, describeValue } from './errors.js';
 import { type LossKernel, lossPredictionRange, readResult, statusName } from './kernel.js';
 import { Loss } from './losses.js';
 import { Optimizer } from './optimizers.js';
+import { workerFailed } from './threads.js';
 
 export function checkLossAndOptimizer(loss: unknown, optimizer: unknown): void {
   checkLoss(loss, 'e.g. new MSELoss()');
@@ -66,5 +67,7 @@ export function throwForStatus(
         'NON_FINITE',
         `a gradient of layers[${result.where}] became NaN or Infinity${where}; ${kept}. Try a lower learning rate.`,
       );
+    case 'workerFailed':
+      throw workerFailed(where);
   }
 }

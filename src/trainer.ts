@@ -125,9 +125,9 @@ export class Trainer {
       };
       this.pending = { resolve, reject, onEpochEnd, finish };
       try {
-        const { module, simd } = compiledCore();
+        const { module, simd, threads } = compiledCore();
         worker.keepAlive(true);
-        worker.post({ type: 'fit', core: module, simd, network, x: plain(x), y: plain(y), options: workerOptions });
+        worker.post({ type: 'fit', core: module, simd, threads, network, x: plain(x), y: plain(y), options: workerOptions });
       } catch (error) {
         this.pending = null;
         finish();

@@ -29,6 +29,8 @@ export type ToWorker =
       type: 'fit';
       core: WebAssembly.Module;
       simd: SimdFlavour;
+      /** The parent's threads: the worker starts a pool of its own. */
+      threads: number;
       network: Uint8Array;
       x: unknown;
       y: unknown;

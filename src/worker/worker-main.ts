@@ -1,7 +1,7 @@
 // The training worker: a Web Worker in browsers, a worker_threads Worker in Node. Bundled into one script
 // (scripts/build-worker.mjs) that createTrainer() starts from a string, so it needs no file or URL; the
 // compiled WASM core comes with each message instead of a second inlined copy.
-import { initWithModule } from '../core.js';
+import { initFromModule } from '../core.js';
 import { nodeWorkerThreads } from '../platform.js';
 import { BackpropError } from '../errors.js';
 import { Network } from '../network.js';
@@ -19,7 +19,7 @@ const port: Port = nodePort ?? webWorker!;
 let stopRequested = false;
 
 async function fit(message: Extract<ToWorker, { type: 'fit' }>): Promise<void> {
-  initWithModule(message.core, message.simd);
+  await initFromModule(message.core, message.simd, message.threads);
   const net = Network.load(message.network);
   const { loss, optimizer, scheduler, ...rest } = message.options;
   let opt: Optimizer | null = null;
