@@ -16,7 +16,7 @@ const MIN_PARALLEL_FLOPS: f64 = 2e6;
 /** Chunks per thread: more than one, so a thread that starts late or runs slower gets fewer. */
 const CHUNKS_PER_THREAD: i32 = 4;
 /** The narrowest chunk: narrower ones pack B's panels too often per row block of A. */
-const MIN_CHUNK_COLUMNS: i32 = 32;
+const MIN_CHUNK_COLUMNS: i32 = 64;
 
 // The product a chunk body computes: plain stores before runParallel publishes the task.
 const TASK = memory.data(128, 64);
@@ -115,11 +115,13 @@ export function linearBackwardInput(
   backward(batch, inFeatures, outFeatures, gradZ, outFeatures, 1, weight, inFeatures, gradX, inFeatures, false);
 }
 
-/** dW += dZᵀ·X and dBias += Σ_batch dZ (bias skipped when its pointer is 0). */
+/** dW += dZᵀ·X and dBias += Σ_batch dZ (bias skipped when its pointer is 0); without `accumulate` dW is
+ *  overwritten (its old value is known to be 0) and the bias gradient still added to. */
 export function linearBackwardParams(
   gradZ: usize, x: usize, gradWeight: usize, gradBias: usize, batch: i32, inFeatures: i32, outFeatures: i32,
+  accumulate: bool,
 ): void {
-  backward(outFeatures, inFeatures, batch, gradZ, 1, outFeatures, x, inFeatures, gradWeight, inFeatures, true);
+  backward(outFeatures, inFeatures, batch, gradZ, 1, outFeatures, x, inFeatures, gradWeight, inFeatures, accumulate);
   if (gradBias) {
     for (let r = 0; r < batch; r++) {
       const row = at(gradZ, r * outFeatures);

@@ -41,6 +41,9 @@ let failAfterMs: f64 = 5000;
  *  (a worker descheduled by another process on its core) backs the pool off, 1 ms doubling to 1 s. */
 let singleUntil: f64 = 0;
 let backoffMs: f64 = 0;
+let slowTasks: i32 = 0;
+const SLOWER_THAN_ALONE: f64 = 1.2;
+const SLOW_TASKS_TO_BACK_OFF: i32 = 3;
 
 /** The embedder's clock (performance.now()): deadlines and the busy-core back-off. */
 @external("env", "now")
@@ -103,13 +106,18 @@ export function runParallel(body: ChunkBody, chunks: i32): void {
   if (own > 0 && own < chunks) adapt(finished - start, ((computed - start) * <f64>chunks) / <f64>own);
 }
 
-/** The busy-core back-off: a task slower than one thread alone would have been (the caller's own pace times
- *  every chunk) sends the next tasks to one thread for a while; a task that paid off resets it. */
+/** The busy-core back-off: a task clearly slower than one thread alone would have been (the caller's own
+ *  pace times every chunk), three tasks in a row, sends the next tasks to one thread for a while (1 ms,
+ *  doubling up to 1 s while it goes on); a task that paid off resets it. One slow task is not enough: the
+ *  first task after an idle spell waits for workers to wake up. */
 function adapt(took: f64, alone: f64): void {
-  if (took <= alone) {
+  if (took <= alone * SLOWER_THAN_ALONE) {
+    slowTasks = 0;
     backoffMs = 0;
     return;
   }
+  if (++slowTasks < SLOW_TASKS_TO_BACK_OFF) return;
+  slowTasks = 0;
   backoffMs = backoffMs == 0 ? 1 : min(1000, backoffMs * 2);
   singleUntil = now() + backoffMs;
 }

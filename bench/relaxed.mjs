@@ -36,7 +36,7 @@ for (let rep = 0; rep < REPS; rep++) {
       for (const [kernel, fn] of [
         ['forward X·Wᵀ', () => core.linearForward(x, w, 0, z, m, k, n)],
         ['dX = dZ·W', () => core.linearBackwardInput(z, w, gx, m, k, n)],
-        ['dW += dZᵀ·X', () => core.linearBackwardParams(z, x, gw, 0, m, k, n)],
+        ['dW += dZᵀ·X', () => core.linearBackwardParams(z, x, gw, 0, m, k, n, 1)],
       ]) {
         let ops = 0;
         await b.suite(

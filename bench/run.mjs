@@ -127,7 +127,7 @@ async function runGemm() {
       const kernels = [
         ['backprop-wasm forward X·Wᵀ', () => core.linearForward(x, w, bias, z, m, k, n)],
         ['backprop-wasm dX = dZ·W', () => core.linearBackwardInput(z, w, gx, m, k, n)],
-        ['backprop-wasm dW += dZᵀ·X', () => core.linearBackwardParams(z, x, gw, 0, m, k, n)],
+        ['backprop-wasm dW += dZᵀ·X', () => core.linearBackwardParams(z, x, gw, 0, m, k, n, 1)],
         [
           'tfjs-wasm matMul X·Wᵀ',
           () =>
@@ -237,7 +237,7 @@ async function runSweepGemm() {
         const kernels = [
           [`${layer} forward`, () => core.linearForward(x, w, bias, z, batch, inF, outF)],
           [`${layer} dX`, () => core.linearBackwardInput(gz, w, gx, batch, inF, outF)],
-          [`${layer} dW`, () => core.linearBackwardParams(gz, x, gw, gb, batch, inF, outF)],
+          [`${layer} dW`, () => core.linearBackwardParams(gz, x, gw, gb, batch, inF, outF, 1)],
         ];
         for (const [name, fn] of kernels) {
           const { gflops, share } = pairedShare(peak, fn, flops);

@@ -30,7 +30,7 @@ describe('linear kernels', () => {
           expect(ref.maxRelativeError(readF32(pz, batch * outF), z)).toBeLessThan(1e-6);
 
           core.linearBackwardInput(pgz, pw, pgx, batch, inF, outF);
-          core.linearBackwardParams(pgz, px, pgw, pgb, batch, inF, outF);
+          core.linearBackwardParams(pgz, px, pgw, pgb, batch, inF, outF, 1);
           const layer: ref.RefLayer = { kind: 'linear', inF, outF, weight: Float64Array.from(w), bias: Float64Array.from(b) };
           const grads = ref.backward([layer], [Float64Array.from(x)], gz, batch);
           expect(ref.maxRelativeError(readF32(pgx, batch * inF), grads.input)).toBeLessThan(1e-6);
