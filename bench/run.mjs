@@ -8,6 +8,7 @@ import b from 'benny';
 import { WORKLOADS, SWEEP, SWEEP_WIDTHS, SWEEP_BATCH } from './workloads.mjs';
 import { tf, useBackend } from './peers/tfjs.mjs';
 import { torchAvailable, torchMissing, torchInfo, closeTorch } from './peers/torch.mjs';
+import { closeThreadPeers, threadsPeerInfo } from './peers/threads.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -56,7 +57,8 @@ const toUnit = (workload, rate) => (workload.unit === 'µs/step' ? 1e6 / rate : 
 
 async function runWorkloads(selected) {
   const results = {};
-  for (const w of selected) results[w.id] = { name: w.name, unit: w.unit, higherIsBetter: w.higherIsBetter, peers: {} };
+  for (const w of selected)
+    results[w.id] = { name: w.name, unit: w.unit, higherIsBetter: w.higherIsBetter, ratios: w.ratios, peers: {} };
   for (let rep = 0; rep < REPS; rep++) {
     for (const w of selected) {
       const peers = w.peers();
@@ -274,17 +276,43 @@ function workloadTable(id, w) {
   const ours = Object.entries(w.peers).filter(([n]) => n.startsWith('backprop-wasm'));
   const best = ours.reduce((a, c) => ((w.higherIsBetter ? c[1].median > a[1].median : c[1].median < a[1].median) ? c : a));
   const lines = [`**${id} ${w.name}** (${w.unit}, ${w.higherIsBetter ? 'higher' : 'lower'} is better)`, ''];
-  const tight = w.peers['tight JS'] ? 'tight JS' : null;
+  // the per-repetition ratio columns: to the tight JS MLP by default, to our one thread and PyTorch for W2/W3
+  const against = (w.ratios ?? ['tight JS']).filter((name) => w.peers[name]);
   lines.push(
-    `| library | median | min–max |${tight ? ' × tight JS, per rep |' : ''} ${best[0]} is … faster |`,
-    `|---|---:|---:|${tight ? '---:|' : ''}---:|`,
+    `| library | median | min–max |${against.map((n) => ` × ${n}, per rep |`).join('')} ${best[0]} is … faster |`,
+    `|---|---:|---:|${against.map(() => '---:|').join('')}---:|`,
   );
   for (const [name, p] of Object.entries(w.peers)) {
     const ratio = w.higherIsBetter ? best[1].median / p.median : p.median / best[1].median;
-    const vsTight = tight ? ` ${name === tight ? '1×' : ratioText(perRepRatio(w, name, tight))} |` : '';
+    const cells = against.map((n) => ` ${name === n ? '1×' : ratioText(perRepRatio(w, name, n))} |`).join('');
     lines.push(
-      `| ${name} | ${fmt(p.median)} | ${fmt(p.min)}–${fmt(p.max)} |${vsTight} ${name === best[0] ? '—' : `${ratio.toFixed(1)}×`} |`,
+      `| ${name} | ${fmt(p.median)} | ${fmt(p.min)}–${fmt(p.max)} |${cells} ${name === best[0] ? '—' : `${ratio.toFixed(1)}×`} |`,
     );
+  }
+  lines.push('');
+  return lines;
+}
+
+/** Issue 11's targets, each a per-repetition ratio of two rows of one workload. */
+const TARGETS = [
+  ['W3', 'backprop-wasm fit, 2 threads', 'backprop-wasm fit', 1.8],
+  ['W3', 'backprop-wasm fit, 2 threads, relaxed SIMD', 'PyTorch 1 thread', 1],
+  ['W2', 'backprop-wasm fit, 2 threads', 'PyTorch 2 threads', 1],
+  ['W4', 'backprop-wasm fit (epochs inside WASM)', 'tight JS', 5],
+  ['W4', 'backprop-wasm trainStep (one call per step)', 'tight JS', 2],
+  ['W1', 'backprop-wasm trainStep', 'tight JS', 8],
+  ['W2-busy', 'backprop-wasm fit, 2 threads', 'backprop-wasm fit', 1],
+  ['W3-busy', 'backprop-wasm fit, 2 threads', 'backprop-wasm fit', 1],
+];
+
+function targetsTable(workloads) {
+  const lines = ['**Targets of issue 11** (per-repetition ratio of two rows above: median (min–max))', ''];
+  lines.push('| workload | ratio | target | median (min–max) | met |', '|---|---|---:|---:|:---:|');
+  for (const [id, a, b, target] of TARGETS) {
+    const w = workloads[id];
+    const r = w && perRepRatio(w, a, b);
+    if (!r) continue;
+    lines.push(`| ${id} | ${a} ÷ ${b} | ≥ ${target}× | ${ratioText(r)} | ${r.median >= target ? 'yes' : 'no'} |`);
   }
   lines.push('');
   return lines;
@@ -298,8 +326,10 @@ function markdown(report) {
     report.torch
       ? `PyTorch ${report.torch.torch} (CPU) in a Python subprocess on the same data, timed there; BLAS: ${report.torch.blas}. "× tight JS, per rep": the ratio to the tight plain-JS MLP within each repetition, median (min–max).`
       : `PyTorch rows omitted: ${torchMissing}. "× tight JS, per rep": the ratio to the tight plain-JS MLP within each repetition, median (min–max).`,
+    `Rows "backprop-wasm fit, N threads" / "relaxed SIMD": init({ threads: N, simd }) in a Node child process of its own (bench/peers/threads-child.mjs; its pool: ${report.threads ? `${report.threads.active} of ${report.threads.requested} threads active` : 'not probed'}), timed there; "backprop-wasm fit" is this process, one thread, plain SIMD.`,
     '',
   );
+  lines.push(...targetsTable(report.workloads));
   for (const [id, w] of Object.entries(report.workloads)) lines.push(...workloadTable(id, w));
   if (report.sweep) {
     const { training, gemm } = report.sweep;
@@ -364,6 +394,7 @@ const report = {
   quick: QUICK,
 };
 try {
+  report.threads = await threadsPeerInfo(2);
   if (torchAvailable) {
     report.torch = await torchInfo(1);
     if (report.torch.blas.startsWith('reference'))
@@ -380,6 +411,7 @@ try {
   if (!ONLY || ONLY.includes('GEMM')) report.gemm = await runGemm();
 } finally {
   closeTorch();
+  closeThreadPeers();
 }
 const table = markdown(report);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

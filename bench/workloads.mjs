@@ -9,6 +9,8 @@ import { TightMlp } from './peers/tight.mjs';
 import { torchAvailable, torchPeer, dataFile } from './peers/torch.mjs';
 import { tf, useBackend, customLoop, layersModel } from './peers/tfjs.mjs';
 import { brainNetwork, brainData, brainEpoch } from './peers/brain.mjs';
+import { threadsPeer, threadsPeerName } from './peers/threads.mjs';
+import { spawn } from 'node:child_process';
 
 await init();
 
@@ -24,6 +26,32 @@ function classification(rows, features, classes, seed) {
   return { x, labels, oneHot };
 }
 
+const CLASSIFIERS = {
+  W2: { id: 'W2', sizes: [784, 128, 10], rows: 4096, batchSize: 64, lr: 0.05, seed: 2, slowRows: 1024 },
+  W3: { id: 'W3', sizes: [256, 512, 512, 10], rows: 2048, batchSize: 128, lr: 0.05, seed: 3, slowRows: 512 },
+};
+
+/** A peer's setup with another process spinning on a core for as long as the peer is measured. */
+function withBusyCore(setup) {
+  return async () => {
+    const hog = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      const peer = await setup();
+      return {
+        ...peer,
+        dispose: () => {
+          peer.dispose?.();
+          hog.kill('SIGKILL');
+        },
+      };
+    } catch (error) {
+      hog.kill('SIGKILL');
+      throw error;
+    }
+  };
+}
+
 /** PyTorch with 1 and 2 threads on the same task and data, when /usr/bin/python3 has torch (else no rows). */
 function torchPeers(task, threadCounts = [1, 2]) {
   if (!torchAvailable) return [];
@@ -37,7 +65,25 @@ function batches(rows, batchSize) {
 }
 
 /** Peers for the mini-batch classification workloads (W2, W3; the width sweep keeps only ours and PyTorch). */
-function classifierPeers({ id, sizes, rows, batchSize, lr, seed, slowRows, torchThreads = [1, 2], others = true }) {
+/** Our threads and relaxed-SIMD rows of W2 and W3: [threads, simd] per child process. */
+const OUR_THREADS = [
+  [2, 'plain'],
+  [1, 'relaxed'],
+  [2, 'relaxed'],
+];
+
+function classifierPeers({
+  id,
+  sizes,
+  rows,
+  batchSize,
+  lr,
+  seed,
+  slowRows,
+  torchThreads = [1, 2],
+  ourThreads = OUR_THREADS,
+  others = true,
+}) {
   const classes = sizes.at(-1),
     features = sizes[0];
   const data = classification(rows, features, classes, seed);
@@ -76,6 +122,7 @@ function classifierPeers({ id, sizes, rows, batchSize, lr, seed, slowRows, torch
         };
       },
     ],
+    ...ourThreads.map(([threads, simd]) => [threadsPeerName(threads, simd), threadsPeer(threads, simd, torchTask)]),
     ...torchPeers(torchTask, torchThreads),
   ].concat(
     others
@@ -246,8 +293,8 @@ export const WORKLOADS = [
     unit: 'samples/s',
     kind: 'epoch',
     higherIsBetter: true,
-    peers: () =>
-      classifierPeers({ id: 'W2', sizes: [784, 128, 10], rows: 4096, batchSize: 64, lr: 0.05, seed: 2, slowRows: 1024 }),
+    ratios: ['tight JS', 'backprop-wasm fit', 'PyTorch 1 thread', 'PyTorch 2 threads'],
+    peers: () => classifierPeers(CLASSIFIERS.W2),
   },
   {
     id: 'W3',
@@ -255,9 +302,22 @@ export const WORKLOADS = [
     unit: 'samples/s',
     kind: 'epoch',
     higherIsBetter: true,
-    peers: () =>
-      classifierPeers({ id: 'W3', sizes: [256, 512, 512, 10], rows: 2048, batchSize: 128, lr: 0.05, seed: 3, slowRows: 512 }),
+    ratios: ['tight JS', 'backprop-wasm fit', 'PyTorch 1 thread', 'PyTorch 2 threads'],
+    peers: () => classifierPeers(CLASSIFIERS.W3),
   },
+  ...['W2', 'W3'].map((base) => ({
+    id: `${base}-busy`,
+    name: `${base} while another process keeps one core busy (node -e 'for(;;){}', started before each peer and stopped after it)`,
+    unit: 'samples/s',
+    kind: 'epoch',
+    higherIsBetter: true,
+    ratios: ['backprop-wasm fit', 'PyTorch 1 thread'],
+    peers: () =>
+      classifierPeers({ ...CLASSIFIERS[base], others: false, ourThreads: [[2, 'plain']] }).map(([name, setup]) => [
+        name,
+        withBusyCore(setup),
+      ]),
+  })),
   {
     id: 'W4',
     name: 'xor-online: 2 → 8 Sigmoid → 1 Sigmoid, MSE, SGD lr 0.5, batch 1',
@@ -399,6 +459,7 @@ export const SWEEP = SWEEP_WIDTHS.map((h) => ({
       seed: 5,
       slowRows: 0,
       torchThreads: [1],
+      ourThreads: [[2, 'plain']],
       others: false,
     }),
 }));
