@@ -11,3 +11,4 @@ export {
 } from "./network";
 export { resultPtr } from "./result";
 export { poolConfigure, poolScratchBytes, poolThreads, poolTakeFailure, poolQuit, poolDieOnNextChunk, workerLoop } from "./pool";
+export { poolSetChunking } from "./linear";

@@ -12,11 +12,20 @@ import { poolThreads, runParallel } from "./pool";
 
 /** Below this many flops (2·M·N·K) a product stays on one thread: waking the pool and the imbalance of its
  *  last chunks cost more than the product (the spike: ~2 MFLOP is where 2 threads start to win). */
-const MIN_PARALLEL_FLOPS: f64 = 2e6;
+let minParallelFlops: f64 = 2e6;
 /** Chunks per thread: more than one, so a thread that starts late or runs slower gets fewer. */
-const CHUNKS_PER_THREAD: i32 = 4;
-/** The narrowest chunk: narrower ones pack B's panels too often per row block of A. */
-const MIN_CHUNK_COLUMNS: i32 = 64;
+let chunksPerThread: i32 = 4;
+/** The narrowest chunk (a multiple of 8): narrower ones repack A for too few columns (the forward of
+ *  784 → 128 ran at 1.2× on 2 threads in chunks of 32 columns, 1.8× in chunks of 64). */
+let minChunkColumns: i32 = 64;
+
+/** Tests: how products are split (e.g. 0, 8, 64 splits even the smallest product into 8-column chunks, to
+ *  check that results do not depend on the split). */
+export function poolSetChunking(minFlops: f64, minColumns: i32, perThread: i32): void {
+  minParallelFlops = minFlops;
+  minChunkColumns = max(8, minColumns & ~7);
+  chunksPerThread = max(1, perThread);
+}
 
 // The product a chunk body computes: plain stores before runParallel publishes the task.
 const TASK = memory.data(128, 64);
@@ -28,8 +37,8 @@ const PARAMS: usize = TASK + 52, D: usize = TASK + 56, ACCUMULATE: usize = TASK 
 /** The width of each chunk of `columns` output columns (a multiple of 8), or 0 to stay on one thread. */
 function chunkColumns(m: i32, columns: i32, k: i32): i32 {
   const threads = poolThreads();
-  if (threads == 1 || 2.0 * <f64>m * <f64>columns * <f64>k < MIN_PARALLEL_FLOPS) return 0;
-  const width = max(MIN_CHUNK_COLUMNS, ((columns / (threads * CHUNKS_PER_THREAD)) + 7) & ~7);
+  if (threads == 1 || 2.0 * <f64>m * <f64>columns * <f64>k < minParallelFlops) return 0;
+  const width = max(minChunkColumns, ((columns / (threads * chunksPerThread)) + 7) & ~7);
   return (columns + width - 1) / width >= 2 ? width : 0;
 }
 

@@ -175,12 +175,12 @@ export function cloneNetwork(net: Network): Network {
 }
 
 /** The state of the generator a network's Dropout layers draw from (null without Dropout). */
-function generatorState(net: Network): Uint32Array | null {
+export function generatorState(net: Network): Uint32Array | null {
   const rng = networkSession(net, 'save()', 'read').rng;
   return rng ? new Uint32Array(getCore().memory.buffer, rng.statePtr, 4).slice() : null;
 }
 
-function setGeneratorState(net: Network, state: ArrayLike<number>): void {
+export function setGeneratorState(net: Network, state: ArrayLike<number>): void {
   const rng = networkSession(net, 'load()', 'read').rng;
   if (rng) new Uint32Array(getCore().memory.buffer, rng.statePtr, 4).set(state);
 }

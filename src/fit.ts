@@ -4,6 +4,7 @@
 // yielding to the event loop about every 10 ms. The epoch loop itself (validation, metrics, schedulers,
 // early stopping, callbacks, the train/eval mode) is shared with fit() over streams (stream.ts).
 import { type Ptr, WasmBlock, checkedBytes, getCore, memoryBuffer, readF32, writeF32 } from './core.js';
+import { undoPoint } from './undo.js';
 import { BackpropError, describeValue } from './errors.js';
 import { type MatrixInput, requireFiniteNumber, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
 import { type LossKernel, lossHasAccuracy, lossTarget, readResult, statusName, structBytes, writeStruct } from './kernel.js';
@@ -567,6 +568,7 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
     let currentEpoch = 1,
       firstBatch = 0; // where a failing run() was, for its message
     const release = net.holdForTraining('fit()');
+    const undo = undoPoint(net, optimizer, scheduler);
     try {
       const quiet =
         !options.onEpochEnd && !perBatch && !valData && !options.earlyStopping && !signal && !scheduler && !withMetrics;
@@ -586,6 +588,10 @@ export async function fitNetwork(net: Network, x: MatrixInput, y: TargetInput, o
         },
         validate,
       );
+    } catch (error) {
+      // a worker that died took a batch down with it: back to the network as fit() found it
+      if (error instanceof BackpropError && error.code === 'WORKER_FAILED') undo?.();
+      throw error;
     } finally {
       release();
     }

@@ -83,9 +83,10 @@ export function recordSingleThread(requested: number, reason: string | null): vo
 const imports = (memory: WebAssembly.Memory) => ({ env: { memory, now: () => performance.now() } });
 
 // The workers' whole program: instantiate the module over the shared memory, say ready, park in workerLoop
-// until told to quit (0) or made to die by a test (−1).
+// until told to quit (0) or made to die by a test (−1). (getBuiltinModule, not require: an eval worker is an
+// ES module when its parent process runs with --input-type=module.)
 const NODE_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
 const { module, memory, index, spins } = workerData;
 const { exports } = new WebAssembly.Instance(module, { env: { memory, now: () => performance.now() } });
 parentPort.postMessage('ready');
