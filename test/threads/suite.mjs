@@ -6,7 +6,7 @@
 // `lib` is the library's namespace (src in vitest, dist in child processes and the browser).
 
 /** FNV-1a over the bytes of every array, in order: a 32-bit fingerprint and the byte count. */
-function fingerprint(arrays) {
+export function fingerprint(arrays) {
   let hash = 0x811c9dc5,
     bytes = 0;
   for (const array of arrays) {
