@@ -31,19 +31,36 @@ function block(floats) {
 }
 const RELU = 2;
 function cases(batch, inF, outF) {
-  const x = block(batch * inF), w = block(outF * inF), b = block(outF), z = block(batch * outF), a = block(batch * outF);
-  const gz = block(batch * outF), gx = block(batch * inF), gw = block(outF * inF);
+  const x = block(batch * inF),
+    w = block(outF * inF),
+    b = block(outF),
+    z = block(batch * outF),
+    a = block(batch * outF);
+  const gz = block(batch * outF),
+    gx = block(batch * inF),
+    gw = block(outF * inF);
   const mflop = (2 * batch * inF * outF) / 1e6;
   return [
-    [`forward ${batch}×${inF}→${outF}`, mflop, () => core.linearForwardActivated?.(x, w, b, z, a, batch, inF, outF, RELU, 0) ?? core.linearForward(x, w, b, z, batch, inF, outF)],
+    [
+      `forward ${batch}×${inF}→${outF}`,
+      mflop,
+      () =>
+        core.linearForwardActivated?.(x, w, b, z, a, batch, inF, outF, RELU, 0) ??
+        core.linearForward(x, w, b, z, batch, inF, outF),
+    ],
     [`dX ${outF}→${inF}`, mflop, () => core.linearBackwardInput(gz, w, gx, batch, inF, outF)],
     [`dW ${inF}→${outF} (overwrite)`, mflop, () => core.linearBackwardParams(gz, x, gw, 0, batch, inF, outF, 0)],
     [`dW ${inF}→${outF} (accumulate)`, mflop, () => core.linearBackwardParams(gz, x, gw, 0, batch, inF, outF, 1)],
   ];
 }
 const all = [
-  ...cases(128, 256, 512), ...cases(128, 512, 512), ...cases(128, 512, 10),
-  ...cases(64, 784, 128), ...cases(64, 128, 10), ...cases(64, 256, 64), ...cases(64, 2048, 2048),
+  ...cases(128, 256, 512),
+  ...cases(128, 512, 512),
+  ...cases(128, 512, 10),
+  ...cases(64, 784, 128),
+  ...cases(64, 128, 10),
+  ...cases(64, 256, 64),
+  ...cases(64, 2048, 2048),
 ];
 const median = (v) => [...v].sort((p, q) => p - q)[v.length >> 1];
 function time(fn, mflop) {
@@ -52,17 +69,31 @@ function time(fn, mflop) {
   for (let i = 0; i < reps; i++) fn();
   return (mflop * reps) / (performance.now() - t0); // MFLOP/ms = GFLOP/s
 }
-console.log(`threads-gemm: 1 vs ${THREADS} threads, ${TRIALS} interleaved trials (GFLOP/s medians; ratio per trial: median, min–max)`);
+console.log(
+  `threads-gemm: 1 vs ${THREADS} threads, ${TRIALS} interleaved trials (GFLOP/s medians; ratio per trial: median, min–max)`,
+);
 for (const [name, mflop, fn] of all) {
-  const one = [], many = [], ratio = [];
-  use(1); fn(); use(THREADS); fn();
+  const one = [],
+    many = [],
+    ratio = [];
+  use(1);
+  fn();
+  use(THREADS);
+  fn();
   for (let t = 0; t < TRIALS; t++) {
     const order = t % 2 ? [1, THREADS] : [THREADS, 1];
     const got = {};
-    for (const n of order) { use(n); got[n] = time(fn, mflop); }
-    one.push(got[1]); many.push(got[THREADS]); ratio.push(got[THREADS] / got[1]);
+    for (const n of order) {
+      use(n);
+      got[n] = time(fn, mflop);
+    }
+    one.push(got[1]);
+    many.push(got[THREADS]);
+    ratio.push(got[THREADS] / got[1]);
   }
   const r = [...ratio].sort((p, q) => p - q);
-  console.log(`${name.padEnd(30)} ${mflop.toFixed(2).padStart(7)} MFLOP  1t ${median(one).toFixed(1).padStart(5)}  ${THREADS}t ${median(many).toFixed(1).padStart(5)}  ${median(ratio).toFixed(2)}× (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)})`);
+  console.log(
+    `${name.padEnd(30)} ${mflop.toFixed(2).padStart(7)} MFLOP  1t ${median(one).toFixed(1).padStart(5)}  ${THREADS}t ${median(many).toFixed(1).padStart(5)}  ${median(ratio).toFixed(2)}× (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)})`,
+  );
 }
 core.poolQuit();

@@ -3,7 +3,14 @@
 import { coreWasmBase64 } from './generated/core-wasm.js';
 import { type CoreExports, type Ptr, bindCore } from './generated/core-exports.js';
 import { BackpropError, describeValue } from './errors.js';
-import { type ThreadsOption, recordSingleThread, resolveThreads, startThreads, threadsInfo, threadsUnavailable } from './threads.js';
+import {
+  type ThreadsOption,
+  recordSingleThread,
+  resolveThreads,
+  startThreads,
+  threadsInfo,
+  threadsUnavailable,
+} from './threads.js';
 
 export type { CoreExports, Ptr };
 
@@ -75,7 +82,7 @@ async function coreBytes(simd: SimdFlavour, threaded: boolean): Promise<Uint8Arr
       'BAD_OPTION',
       simd === 'relaxed'
         ? 'this engine does not run relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd; Chromium runs it): ' +
-          "use init() or init({ simd: 'plain' })"
+            "use init() or init({ simd: 'plain' })"
         : 'this engine does not run WebAssembly threads (atomics): use init() without threads',
     );
   }
@@ -99,19 +106,18 @@ export function init(options: InitOptions = {}): Promise<void> {
   }
   if (core) return Promise.resolve();
   const flavour = asked.simd ?? 'plain';
-  loading ??= instantiate(flavour, asked.threads ?? 1)
-    .then(
-      ({ module, instance }) => useInstance(module, instance, flavour),
-      (error: unknown) => {
-        loading = null;
-        if (error instanceof BackpropError) throw error;
-        throw new BackpropError(
-          'NOT_INITIALIZED',
-          `backprop-wasm could not compile its WebAssembly core: ${String(error)}. ` +
-            "A page with a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src.",
-        );
-      },
-    );
+  loading ??= instantiate(flavour, asked.threads ?? 1).then(
+    ({ module, instance }) => useInstance(module, instance, flavour),
+    (error: unknown) => {
+      loading = null;
+      if (error instanceof BackpropError) throw error;
+      throw new BackpropError(
+        'NOT_INITIALIZED',
+        `backprop-wasm could not compile its WebAssembly core: ${String(error)}. ` +
+          "A page with a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src.",
+      );
+    },
+  );
   return loading;
 }
 

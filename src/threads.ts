@@ -58,7 +58,9 @@ function hardwareConcurrency(): number {
   const os = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
     'node:os',
   ) as { availableParallelism?: () => number } | undefined;
-  const count = os?.availableParallelism?.() ?? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  const count =
+    os?.availableParallelism?.() ??
+    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   return typeof count === 'number' && count >= 1 ? Math.floor(count) : 1;
 }
 

@@ -56,7 +56,9 @@ async function suiteOnPage(isolated: boolean, threads: number): Promise<SuiteRes
     const errors: string[] = [];
     tab.on('pageerror', (e) => errors.push(String(e)));
     await tab.goto(`${server.url}/?threads=${threads}`);
-    await tab.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, null, { timeout: 100_000 });
+    await tab.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, null, {
+      timeout: 100_000,
+    });
     const result = await tab.evaluate(() => (window as unknown as { __result: SuiteResult }).__result);
     await tab.close();
     expect(errors).toEqual([]);
@@ -78,7 +80,11 @@ describe('threads in Chromium', () => {
   it('a page that is not isolated falls back to one thread, says why, and gives the same bits', async () => {
     const result = await suiteOnPage(false, 2);
     expect(result.isolated).toBe(false);
-    expect(result.info).toMatchObject({ requested: 2, active: 1, reason: expect.stringMatching(/not cross-origin isolated.*COOP|Cross-Origin-Opener-Policy/) });
+    expect(result.info).toMatchObject({
+      requested: 2,
+      active: 1,
+      reason: expect.stringMatching(/not cross-origin isolated.*COOP|Cross-Origin-Opener-Policy/),
+    });
     expect(result.results).toEqual(reference);
   }, 120_000);
 });

@@ -16,9 +16,12 @@ const die = () => (getCore() as unknown as { poolDieOnNextChunk(): void }).poolD
 beforeAll(() => lib.init({ threads: 2 }));
 
 function wide() {
-  const net = new lib.Network([new lib.Linear(300, 600), new lib.Tanh(), new lib.Linear(600, 600), new lib.ReLU(), new lib.Linear(600, 4)], {
-    seed: 5,
-  });
+  const net = new lib.Network(
+    [new lib.Linear(300, 600), new lib.Tanh(), new lib.Linear(600, 600), new lib.ReLU(), new lib.Linear(600, 4)],
+    {
+      seed: 5,
+    },
+  );
   const x = Float32Array.from({ length: 100 * 300 }, (_, i) => Math.cos(i * 0.3));
   const y = Float32Array.from({ length: 100 * 4 }, (_, i) => Math.sin(i));
   return { net, x, y };
@@ -54,7 +57,13 @@ describe('threads: createTrainer', () => {
     const { net, x, y } = wide();
     const trainer = lib.createTrainer(net);
     try {
-      await trainer.fit(x, y, { loss: { type: 'MSELoss' }, optimizer: { type: 'Adam', lr: 1e-3 }, batchSize: 32, epochs: 2, shuffle: false });
+      await trainer.fit(x, y, {
+        loss: { type: 'MSELoss' },
+        optimizer: { type: 'Adam', lr: 1e-3 },
+        batchSize: 32,
+        epochs: 2,
+        shuffle: false,
+      });
     } finally {
       trainer.terminate();
     }
@@ -86,14 +95,20 @@ describe('threads: a pool worker that dies during trainStep', () => {
       // a worker claims a chunk within a few steps (the caller may take every chunk of a product itself)
       let error: unknown = null;
       for (let i = 0; i < 50 && error === null; i++) {
-        const before = { parameters: net.parameters().map((p) => p.data.slice()), step: optimizer.stepCount, state: optimizer.stateBuffers() };
+        const before = {
+          parameters: net.parameters().map((p) => p.data.slice()),
+          step: optimizer.stepCount,
+          state: optimizer.stateBuffers(),
+        };
         try {
           net.trainStep(x, y, loss, optimizer);
         } catch (e) {
           error = e;
-          expect({ parameters: net.parameters().map((p) => p.data.slice()), step: optimizer.stepCount, state: optimizer.stateBuffers() }).toEqual(
-            before,
-          );
+          expect({
+            parameters: net.parameters().map((p) => p.data.slice()),
+            step: optimizer.stepCount,
+            state: optimizer.stateBuffers(),
+          }).toEqual(before);
         }
       }
       expect(error).toMatchObject({ code: 'WORKER_FAILED', message: expect.stringContaining('nothing was updated') });

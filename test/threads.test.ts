@@ -88,16 +88,21 @@ describe('threads: options', () => {
       import { availableParallelism } from 'node:os';
       await lib.init({ threads: 'auto' });
       console.log(JSON.stringify({ info: lib.threadsInfo(), cores: availableParallelism() }));`;
-    const { info, cores } = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
+    const { info, cores } = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
+    );
     expect(info).toEqual({ requested: cores, active: cores, reason: null });
   });
 });
 
 /** A network big enough for the pool, with an optimizer that has state, and a batch. */
 function bigNetwork() {
-  const net = new lib.Network([new lib.Linear(256, 512), new lib.ReLU(), new lib.Linear(512, 512), new lib.ReLU(), new lib.Linear(512, 10)], {
-    seed: 3,
-  });
+  const net = new lib.Network(
+    [new lib.Linear(256, 512), new lib.ReLU(), new lib.Linear(512, 512), new lib.ReLU(), new lib.Linear(512, 10)],
+    {
+      seed: 3,
+    },
+  );
   const optimizer = new lib.Adam(net.parameters(), { lr: 1e-3 });
   const x = Float32Array.from({ length: 128 * 256 }, (_, i) => Math.sin(i * 0.7));
   const y = Int32Array.from({ length: 128 }, (_, i) => i % 10);

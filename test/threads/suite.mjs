@@ -50,7 +50,13 @@ function cases(lib) {
     {
       name: 'wide 300→517 ReLU→259 Sigmoid→10, cross-entropy',
       inF: 300,
-      layers: () => [new lib.Linear(300, 517), new lib.ReLU(), new lib.Linear(517, 259), new lib.Sigmoid(), new lib.Linear(259, 10)],
+      layers: () => [
+        new lib.Linear(300, 517),
+        new lib.ReLU(),
+        new lib.Linear(517, 259),
+        new lib.Sigmoid(),
+        new lib.Linear(259, 10),
+      ],
       loss: () => new lib.CrossEntropyLoss(),
       classes: 10,
     },
@@ -102,7 +108,10 @@ export async function runSuite(lib) {
     const x = data(rows * c.inF, 7);
     const y = c.classes ? labels(rows, c.classes, 8) : data(rows * c.width, 9);
     const width = c.classes ?? c.width;
-    const slice = (from, to) => [x.subarray(from * c.inF, to * c.inF), c.classes ? y.subarray(from, to) : y.subarray(from * width, to * width)];
+    const slice = (from, to) => [
+      x.subarray(from * c.inF, to * c.inF),
+      c.classes ? y.subarray(from, to) : y.subarray(from * width, to * width),
+    ];
     const net = new lib.Network(c.layers(), { seed: 11 });
     const optimizer = new lib.Adam(net.parameters(), { lr: 1e-4 });
     const sgd = new lib.SGD(net.parameters(), { lr: 1e-3, momentum: 0.5, nesterov: true });
@@ -110,7 +119,12 @@ export async function runSuite(lib) {
     const produced = [];
     try {
       // trainStep on batches of several sizes (odd, below 8, large), then fit with shuffling
-      for (const [from, to] of [[0, 67], [67, 134], [134, 139], [139, 150]]) {
+      for (const [from, to] of [
+        [0, 67],
+        [67, 134],
+        [134, 139],
+        [139, 150],
+      ]) {
         const [bx, by] = slice(from, to);
         produced.push(Float64Array.of(net.trainStep(bx, by, loss, optimizer)));
       }
@@ -123,7 +137,6 @@ export async function runSuite(lib) {
       const out = net.forward(x.subarray(0, 120 * c.inF));
       produced.push(out, net.backward(data(out.length, 10)));
       for (const p of net.parameters()) produced.push(p.data, p.grad);
-      out.length; // (keeps the forward's output in the fingerprint above)
     } finally {
       optimizer.dispose();
       sgd.dispose();
