@@ -47,6 +47,7 @@ describe("init({ simd: 'relaxed' })", () => {
     await init();
     await expect(init({ simd: 'relaxed' })).rejects.toThrow(/already initialised with plain SIMD/);
     await expect(init({ simd: 'fast' as never })).rejects.toThrow(/'plain' or 'relaxed'/);
-    await expect(init({ threads: 2 } as never)).rejects.toThrow(/unknown init option "threads"/);
+    await expect(init({ thread: 2 } as never)).rejects.toThrow(/unknown init option "thread"; expected simd or threads/);
+    await expect(init({ threads: 2 })).rejects.toThrow(/already initialised with threads: 1/);
   });
 });
