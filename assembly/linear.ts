@@ -37,7 +37,7 @@ const PARAMS: usize = TASK + 52, D: usize = TASK + 56, ACCUMULATE: usize = TASK 
 /** The width of each chunk of `columns` output columns (a multiple of 8), or 0 to stay on one thread. */
 function chunkColumns(m: i32, columns: i32, k: i32): i32 {
   const threads = poolThreads();
-  if (threads == 1 || 2.0 * <f64>m * <f64>columns * <f64>k < minParallelFlops) return 0;
+  if (threads == 1 || flops(m, columns, k) < minParallelFlops) return 0;
   const width = max(minChunkColumns, ((columns / (threads * chunksPerThread)) + 7) & ~7);
   return (columns + width - 1) / width >= 2 ? width : 0;
 }
@@ -69,6 +69,26 @@ function backwardChunk(chunk: i32, panels: usize, tiles: usize): void {
   if (j1 == full) gemmNNEdgeColumns(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, full);
 }
 
+/** The whole forward of the task, on the caller (runParallel's alternative to the chunks). */
+function forwardWhole(): void {
+  gemmNTActivated(
+    load<i32>(M), load<i32>(N), load<i32>(K), load<usize>(A), load<i32>(RS_A), load<usize>(B), load<i32>(LDB),
+    load<usize>(C), load<i32>(LDC), load<usize>(BIAS), load<i32>(ACTIVATION), load<usize>(PARAMS), load<usize>(D),
+  );
+}
+
+/** The whole backward product of the task, on the caller. */
+function backwardWhole(): void {
+  gemmNN(
+    load<i32>(M), load<i32>(N), load<i32>(K), load<usize>(A), load<i32>(RS_A), load<i32>(CS_A), load<usize>(B),
+    load<i32>(LDB), load<usize>(C), load<i32>(LDC), load<i32>(ACCUMULATE) != 0,
+  );
+}
+
+@inline function flops(m: i32, n: i32, k: i32): f64 {
+  return 2.0 * <f64>m * <f64>n * <f64>k;
+}
+
 /** C = A·Bᵀ + bias, D = σ(C) (gemmNTActivated), on the pool when it pays. */
 function forward(
   m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, bias: usize, activation: i32, params: usize, d: usize,
@@ -83,7 +103,7 @@ function forward(
   store<usize>(A, a); store<i32>(RS_A, k); store<usize>(B, b); store<i32>(LDB, k);
   store<usize>(C, c); store<i32>(LDC, n); store<usize>(BIAS, bias);
   store<i32>(ACTIVATION, rowwise ? NO_ACTIVATION : activation); store<usize>(PARAMS, params); store<usize>(D, d);
-  runParallel(forwardChunk, chunkCount(n, width));
+  runParallel(forwardChunk, forwardWhole, chunkCount(n, width), flops(m, n, k));
   if (rowwise) activationForward(activation, params, c, d, m, n); // as gemmNTColumns does after whole rows
 }
 
@@ -100,7 +120,7 @@ function backward(
   store<i32>(M, m); store<i32>(N, n); store<i32>(K, k); store<i32>(WIDTH, width);
   store<usize>(A, a); store<i32>(RS_A, rsA); store<i32>(CS_A, csA); store<usize>(B, b); store<i32>(LDB, ldb);
   store<usize>(C, c); store<i32>(LDC, ldc); store<i32>(ACCUMULATE, accumulate ? 1 : 0);
-  runParallel(backwardChunk, chunkCount(full, width));
+  runParallel(backwardChunk, backwardWhole, chunkCount(full, width), flops(m, n, k));
 }
 
 export function linearForward(

@@ -37,13 +37,24 @@ let threadIndex: i32 = 0;
 let threads: i32 = 1;
 let callerMayWait = true;
 let failAfterMs: f64 = 5000;
-/** While now() < singleUntil the caller computes alone: a task where the pool was slower than one thread
- *  (a worker descheduled by another process on its core) backs the pool off, 1 ms doubling to 1 s. */
+
+// Whether the pool pays, measured: the flop rates (flops per ms, moving averages) of tasks run on the pool
+// and of tasks run by the caller alone (every CONTROL_EVERY-th task, and every task while backing off). When
+// the pool's rate falls below one thread's — another process keeps a core busy, and a worker descheduled
+// while it holds a chunk keeps the caller waiting for a time slice — the caller works alone for a while
+// (BACKOFF_MIN_MS, doubling while it goes on, up to BACKOFF_MAX_MS), then tries the pool again.
+let serialRate: f64 = 0;
+let parallelRate: f64 = 0;
+let parallelSamples: i32 = 0;
+let tasksSinceControl: i32 = 1 << 30; // the first eligible task is a control
 let singleUntil: f64 = 0;
 let backoffMs: f64 = 0;
-let slowTasks: i32 = 0;
-const SLOWER_THAN_ALONE: f64 = 1.2;
-const SLOW_TASKS_TO_BACK_OFF: i32 = 3;
+const CONTROL_EVERY: i32 = 64;
+const SAMPLES_TO_JUDGE: i32 = 8;
+const BACKOFF_MIN_MS: f64 = 8;
+const BACKOFF_MAX_MS: f64 = 1000;
+/** Weight of a new task in the moving averages. */
+const RATE_WEIGHT: f64 = 0.125;
 
 /** The embedder's clock (performance.now()): deadlines and the busy-core back-off. */
 @external("env", "now")
@@ -65,11 +76,11 @@ export function poolConfigure(count: i32, scratch: usize, mayWait: bool, failMs:
   store<usize>(SCRATCH, scratch);
 }
 
-/** Threads that a task may use now (1 without the threads build, after a failure, or while backing off). */
+/** Threads that a task may be split for: 1 without the threads build or after a failure (runParallel may
+ *  still run a split task on the caller alone, when the pool does not pay). */
 export function poolThreads(): i32 {
   if (!ASC_FEATURE_THREADS || threads <= 1) return 1;
   if (atomic.load<i32>(FAILED)) return 1;
-  if (singleUntil > 0 && now() < singleUntil) return 1;
   return threads;
 }
 
@@ -84,11 +95,22 @@ export function poolTakeFailure(): bool {
   return load<usize>(SCRATCH) + <usize>thread * SCRATCH_BYTES;
 }
 
-/** Runs chunks 0..chunks−1 of `body`, on the pool when it has more than one thread. */
-export function runParallel(body: ChunkBody, chunks: i32): void {
+@inline function average(rate: f64, sample: f64): f64 {
+  return rate == 0 ? sample : rate + (sample - rate) * RATE_WEIGHT;
+}
+
+/** Runs a task of `flops` split in chunks 0..chunks−1 of `body` on the pool, or `whole` (the same product
+ *  in one call: the same bits) on the caller when the pool does not pay. */
+export function runParallel(body: ChunkBody, whole: () => void, chunks: i32, flops: f64): void {
   if (!ASC_FEATURE_THREADS || poolThreads() == 1) {
-    const scratch = scratchOf(0);
-    for (let c = 0; c < chunks; c++) body(c, scratch, scratch + GEMM_SCRATCH_PANELS_BYTES);
+    whole();
+    return;
+  }
+  const start = now();
+  if (++tasksSinceControl > CONTROL_EVERY || start < singleUntil) {
+    if (tasksSinceControl > CONTROL_EVERY) tasksSinceControl = 0;
+    whole();
+    serialRate = average(serialRate, flops / max(1e-3, now() - start));
     return;
   }
   const gen = (atomic.load<i32>(GEN) + 1) & 0xffff;
@@ -98,28 +120,22 @@ export function runParallel(body: ChunkBody, chunks: i32): void {
   atomic.store<i32>(CLAIM, gen << 16);
   atomic.store<i32>(GEN, gen);
   atomic.notify(GEN, threads);
-  const start = now();
-  const own = runChunks(gen);
-  const computed = now();
+  runChunks(gen);
   waitForChunks(chunks);
-  const finished = now();
-  if (own > 0 && own < chunks) adapt(finished - start, ((computed - start) * <f64>chunks) / <f64>own);
+  parallelRate = average(parallelRate, flops / max(1e-3, now() - start));
+  if (++parallelSamples >= SAMPLES_TO_JUDGE) judge();
 }
 
-/** The busy-core back-off: a task clearly slower than one thread alone would have been (the caller's own
- *  pace times every chunk), three tasks in a row, sends the next tasks to one thread for a while (1 ms,
- *  doubling up to 1 s while it goes on); a task that paid off resets it. One slow task is not enough: the
- *  first task after an idle spell waits for workers to wake up. */
-function adapt(took: f64, alone: f64): void {
-  if (took <= alone * SLOWER_THAN_ALONE) {
-    slowTasks = 0;
+/** After enough pool tasks: keep the pool if it beats one thread, else back off. */
+function judge(): void {
+  if (parallelRate >= serialRate) {
     backoffMs = 0;
     return;
   }
-  if (++slowTasks < SLOW_TASKS_TO_BACK_OFF) return;
-  slowTasks = 0;
-  backoffMs = backoffMs == 0 ? 1 : min(1000, backoffMs * 2);
+  backoffMs = backoffMs == 0 ? BACKOFF_MIN_MS : min(BACKOFF_MAX_MS, backoffMs * 2);
   singleUntil = now() + backoffMs;
+  parallelRate = 0; // judged afresh after the back-off
+  parallelSamples = 0;
 }
 
 /** Claims and runs chunks of generation `gen` until none are left (or a newer task replaced it); returns
