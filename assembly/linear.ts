@@ -8,7 +8,10 @@ import {
   gemmNTActivated, gemmNTColumns, gemmNN, gemmNNColumns, gemmNNEdgeColumns, gemmNNPacks, perRow, NO_ACTIVATION,
 } from "./gemm";
 import { activationForward } from "./activations";
-import { poolThreads, runParallel } from "./pool";
+import {
+  poolThreads, runParallel, openTask, currentTask, MAX_CHUNKS, PRIVATE_FLOATS, TASK_BODY, TASK_M, TASK_COLUMNS, TASK_WIDTH, TASK_C,
+  TASK_LDC, TASK_D, TASK_ACCUMULATE, TASK_PRIVATE,
+} from "./pool";
 
 /** Below this many flops (2·M·N·K) a product stays on one thread: waking the pool and the imbalance of its
  *  last chunks cost more than the product (the spike: ~2 MFLOP is where 2 threads start to win). */
@@ -27,66 +30,96 @@ export function poolSetChunking(minFlops: f64, minColumns: i32, perThread: i32):
   chunksPerThread = max(1, perThread);
 }
 
-// The product a chunk body computes: plain stores before runParallel publishes the task.
-const TASK = memory.data(128, 64);
-const M: usize = TASK, N: usize = TASK + 4, K: usize = TASK + 8, WIDTH: usize = TASK + 12;
-const A: usize = TASK + 16, RS_A: usize = TASK + 20, CS_A: usize = TASK + 24, B: usize = TASK + 28, LDB: usize = TASK + 32;
-const C: usize = TASK + 36, LDC: usize = TASK + 40, BIAS: usize = TASK + 44, ACTIVATION: usize = TASK + 48;
-const PARAMS: usize = TASK + 52, D: usize = TASK + 56, ACCUMULATE: usize = TASK + 60;
+// The body's fields of the task (after the pool's header, assembly/pool.ts).
+const K: usize = TASK_BODY, A: usize = TASK_BODY + 4, RS_A: usize = TASK_BODY + 8, CS_A: usize = TASK_BODY + 12;
+const B: usize = TASK_BODY + 16, LDB: usize = TASK_BODY + 20, BIAS: usize = TASK_BODY + 24;
+const ACTIVATION: usize = TASK_BODY + 28, PARAMS: usize = TASK_BODY + 32, N: usize = TASK_BODY + 36;
 
-/** The width of each chunk of `columns` output columns (a multiple of 8), or 0 to stay on one thread. */
+@inline function flops(m: i32, n: i32, k: i32): f64 {
+  return 2.0 * <f64>m * <f64>n * <f64>k;
+}
+
+/** The width of each chunk of `columns` output columns of an M-row product (a multiple of 8), or 0 to stay
+ *  on one thread. */
 function chunkColumns(m: i32, columns: i32, k: i32): i32 {
   const threads = poolThreads();
   if (threads == 1 || flops(m, columns, k) < minParallelFlops) return 0;
-  const width = max(minChunkColumns, ((columns / (threads * chunksPerThread)) + 7) & ~7);
+  let width = max(minChunkColumns, ((columns / (threads * chunksPerThread)) + 7) & ~7);
+  const fits = (PRIVATE_FLOATS / m - 8) & ~7; // the widest chunk a worker's private buffer holds
+  if (fits >= 8) width = min(width, fits);
+  width = max(width, (((columns + MAX_CHUNKS - 1) / MAX_CHUNKS) + 7) & ~7);
   return (columns + width - 1) / width >= 2 ? width : 0;
+}
+
+/** Writes the pool's header of the task (where its chunks write) and returns the task. */
+function openOutputTask(m: i32, columns: i32, width: i32, c: usize, ldc: i32, d: usize, accumulate: bool): usize {
+  const task = openTask();
+  store<i32>(task + TASK_M, m);
+  store<i32>(task + TASK_COLUMNS, columns);
+  store<i32>(task + TASK_WIDTH, width);
+  store<usize>(task + TASK_C, c);
+  store<i32>(task + TASK_LDC, ldc);
+  store<usize>(task + TASK_D, d);
+  store<i32>(task + TASK_ACCUMULATE, accumulate ? 1 : 0);
+  store<i32>(task + TASK_PRIVATE, m * (width + 8) <= PRIVATE_FLOATS ? 1 : 0);
+  return task;
 }
 
 @inline function chunkCount(columns: i32, width: i32): i32 {
   return (columns + width - 1) / width;
 }
 
+/** Where a chunk writes: in place (out = 0) or into out with rows `ld` apart, shifted so that column j0 of
+ *  C lands on out (the kernels index C by the column). */
+@inline function shifted(out: usize, inPlace: usize, j0: i32): usize {
+  return out ? out - (<usize>j0 << 2) : inPlace;
+}
+
 /** Chunk `chunk` of the forward: columns [chunk·width, +width) of C = A·Bᵀ + bias and D = σ(C) (element-wise
  *  activations only: a row-wise one runs after every chunk is done). */
-function forwardChunk(chunk: i32, panels: usize, tiles: usize): void {
-  const n = load<i32>(N), width = load<i32>(WIDTH);
+function forwardChunk(task: usize, chunk: i32, panels: usize, tiles: usize, out: usize, outD: usize, ldOut: i32): void {
+  const n = load<i32>(task + N), width = load<i32>(task + TASK_WIDTH);
   const j0 = chunk * width;
+  const c = load<usize>(task + TASK_C), d = load<usize>(task + TASK_D);
   gemmNTColumns(
-    load<i32>(M), n, load<i32>(K), load<usize>(A), load<i32>(RS_A), load<usize>(B), load<i32>(LDB), load<usize>(C),
-    load<i32>(LDC), load<usize>(BIAS), load<i32>(ACTIVATION), load<usize>(PARAMS), load<usize>(D), j0, min(n, j0 + width),
-    panels, tiles,
+    load<i32>(task + TASK_M), n, load<i32>(task + K), load<usize>(task + A), load<i32>(task + RS_A), load<usize>(task + B),
+    load<i32>(task + LDB), shifted(out, c, j0), out ? ldOut : load<i32>(task + TASK_LDC), load<usize>(task + BIAS),
+    load<i32>(task + ACTIVATION), load<usize>(task + PARAMS), shifted(outD, d ? d : c, j0), j0, min(n, j0 + width), panels, tiles,
   );
 }
 
 /** Chunk `chunk` of C (+)= A·B: full 8-column panels [chunk·width, +width), the last chunk also the
  *  columns past the last full panel. */
-function backwardChunk(chunk: i32, panels: usize, tiles: usize): void {
-  const m = load<i32>(M), n = load<i32>(N), k = load<i32>(K), width = load<i32>(WIDTH);
-  const a = load<usize>(A), rsA = load<i32>(RS_A), csA = load<i32>(CS_A), b = load<usize>(B), ldb = load<i32>(LDB);
-  const c = load<usize>(C), ldc = load<i32>(LDC), accumulate = load<i32>(ACCUMULATE) != 0;
+function backwardChunk(task: usize, chunk: i32, panels: usize, tiles: usize, out: usize, outD: usize, ldOut: i32): void {
+  const m = load<i32>(task + TASK_M), n = load<i32>(task + N), k = load<i32>(task + K), width = load<i32>(task + TASK_WIDTH);
+  const a = load<usize>(task + A), rsA = load<i32>(task + RS_A), csA = load<i32>(task + CS_A);
+  const b = load<usize>(task + B), ldb = load<i32>(task + LDB);
   const full = n & ~7, j0 = chunk * width, j1 = min(full, j0 + width);
+  const c = shifted(out, load<usize>(task + TASK_C), j0), ldc = out ? ldOut : load<i32>(task + TASK_LDC);
+  const accumulate = load<i32>(task + TASK_ACCUMULATE) != 0;
   gemmNNColumns(m, k, a, rsA, csA, b, ldb, c, ldc, accumulate, j0, j1, panels, tiles);
   if (j1 == full) gemmNNEdgeColumns(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate, full);
 }
 
 /** The whole forward of the task, on the caller (runParallel's alternative to the chunks). */
 function forwardWhole(): void {
+  const task = currentTask();
+  const c = load<usize>(task + TASK_C), d = load<usize>(task + TASK_D);
   gemmNTActivated(
-    load<i32>(M), load<i32>(N), load<i32>(K), load<usize>(A), load<i32>(RS_A), load<usize>(B), load<i32>(LDB),
-    load<usize>(C), load<i32>(LDC), load<usize>(BIAS), load<i32>(ACTIVATION), load<usize>(PARAMS), load<usize>(D),
+    load<i32>(task + TASK_M), load<i32>(task + N), load<i32>(task + K), load<usize>(task + A), load<i32>(task + RS_A),
+    load<usize>(task + B), load<i32>(task + LDB), c, load<i32>(task + TASK_LDC), load<usize>(task + BIAS),
+    load<i32>(task + ACTIVATION), load<usize>(task + PARAMS), d ? d : c,
   );
 }
 
 /** The whole backward product of the task, on the caller. */
 function backwardWhole(): void {
+  const task = currentTask();
   gemmNN(
-    load<i32>(M), load<i32>(N), load<i32>(K), load<usize>(A), load<i32>(RS_A), load<i32>(CS_A), load<usize>(B),
-    load<i32>(LDB), load<usize>(C), load<i32>(LDC), load<i32>(ACCUMULATE) != 0,
+    load<i32>(task + TASK_M), load<i32>(task + N), load<i32>(task + K), load<usize>(task + A), load<i32>(task + RS_A),
+    load<i32>(task + CS_A), load<usize>(task + B), load<i32>(task + LDB), load<usize>(task + TASK_C),
+    load<i32>(task + TASK_LDC), load<i32>(task + TASK_ACCUMULATE) != 0,
   );
-}
-
-@inline function flops(m: i32, n: i32, k: i32): f64 {
-  return 2.0 * <f64>m * <f64>n * <f64>k;
 }
 
 /** C = A·Bᵀ + bias, D = σ(C) (gemmNTActivated), on the pool when it pays. */
@@ -99,10 +132,11 @@ function forward(
     return;
   }
   const rowwise = perRow(activation);
-  store<i32>(M, m); store<i32>(N, n); store<i32>(K, k); store<i32>(WIDTH, width);
-  store<usize>(A, a); store<i32>(RS_A, k); store<usize>(B, b); store<i32>(LDB, k);
-  store<usize>(C, c); store<i32>(LDC, n); store<usize>(BIAS, bias);
-  store<i32>(ACTIVATION, rowwise ? NO_ACTIVATION : activation); store<usize>(PARAMS, params); store<usize>(D, d);
+  const elementwise = activation != NO_ACTIVATION && !rowwise;
+  const task = openOutputTask(m, n, width, c, n, elementwise && d != c ? d : 0, false);
+  store<i32>(task + N, n); store<i32>(task + K, k); store<usize>(task + A, a); store<i32>(task + RS_A, k);
+  store<usize>(task + B, b); store<i32>(task + LDB, k); store<usize>(task + BIAS, bias);
+  store<i32>(task + ACTIVATION, rowwise ? NO_ACTIVATION : activation); store<usize>(task + PARAMS, params);
   runParallel(forwardChunk, forwardWhole, chunkCount(n, width), flops(m, n, k));
   if (rowwise) activationForward(activation, params, c, d, m, n); // as gemmNTColumns does after whole rows
 }
@@ -117,9 +151,9 @@ function backward(
     gemmNN(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate);
     return;
   }
-  store<i32>(M, m); store<i32>(N, n); store<i32>(K, k); store<i32>(WIDTH, width);
-  store<usize>(A, a); store<i32>(RS_A, rsA); store<i32>(CS_A, csA); store<usize>(B, b); store<i32>(LDB, ldb);
-  store<usize>(C, c); store<i32>(LDC, ldc); store<i32>(ACCUMULATE, accumulate ? 1 : 0);
+  const task = openOutputTask(m, n, width, c, ldc, 0, accumulate);
+  store<i32>(task + N, n); store<i32>(task + K, k); store<usize>(task + A, a); store<i32>(task + RS_A, rsA);
+  store<i32>(task + CS_A, csA); store<usize>(task + B, b); store<i32>(task + LDB, ldb);
   runParallel(backwardChunk, backwardWhole, chunkCount(full, width), flops(m, n, k));
 }
 

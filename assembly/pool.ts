@@ -1,185 +1,384 @@
 // The thread pool of the threads build (asc --enable threads, one shared memory). The same module runs on
 // the calling thread (thread 0) and in N − 1 workers (src/threads.ts starts them). Workers park in
-// workerLoop; the caller describes a task (a body function and its chunk count, the body's parameters in its
-// own static block), bumps the generation and computes too: every thread claims chunks with a
-// compare-exchange until none are left. A chunk is a range of output columns computed by the single-thread
-// kernels with that thread's own packing scratch, so every float is the same instruction sequence whichever
-// thread computes it, and results are bit-identical for any thread count.
+// workerLoop; the caller writes a task (openTask, then the fields of TASK), publishes it and computes too:
+// every thread claims chunks (ranges of output columns) with a compare-exchange until none are left. A chunk
+// is computed by the single-thread kernels with that thread's own packing scratch, so every float is the same
+// instruction sequence whichever thread computes it: results are bit-identical for any thread count.
+//
+// A worker the OS deschedules while it holds a chunk must not keep the caller waiting for its time slice
+// (another process busy on a core): a worker computes its chunk into its own private buffer and copies it
+// out only if it is first to commit the chunk (a compare-exchange on the chunk's state); a caller that has
+// waited a chunk's time for a claimed chunk computes it in place itself after committing it first, and the
+// late worker's result is dropped. A worker that holds a chunk for failAfterMs has died: the pool is marked
+// failed (the call reports WORKER_FAILED) and the caller goes on alone.
 //
 // Rules the spike found (bench/spike-threads/RESULTS.md): a worker never allocates (the allocator's root is
 // a per-instance global; a second instance would build a heap over the first's); instances are created
 // before the first task (instantiation re-applies data segments); the browser's main thread may spin but not
-// wait. Without the threads feature (the plain and relaxed builds) runParallel runs every chunk on the caller.
+// wait. Without the threads feature (the plain and relaxed builds) runParallel runs `whole` on the caller.
 
 import { GEMM_SCRATCH_PANELS_BYTES, GEMM_SCRATCH_TILES_BYTES } from "./gemm";
 
-/** A task's body: computes chunk `chunk` with the given packing scratch (GEMM_SCRATCH_*_BYTES each). */
-export type ChunkBody = (chunk: i32, panels: usize, tiles: usize) => void;
+/** Computes chunk `chunk` of the task at `task` with the given packing scratch; out = 0: into the task's C
+ *  (and D) in place; else into out (and outD), rows ldOut floats apart, column j0 of the chunk first. */
+export type ChunkBody = (task: usize, chunk: i32, panels: usize, tiles: usize, out: usize, outD: usize, ldOut: i32) => void;
+
+// ---- the task: a header the pool reads (where the chunks' outputs go), then the body's own fields ----
+export const TASK_BYTES: usize = 128;
+export const TASK_M: usize = 0; // rows of C
+export const TASK_COLUMNS: usize = 4; // columns of C the task writes (the last chunk ends there)
+export const TASK_WIDTH: usize = 8; // columns per chunk (a multiple of 8)
+export const TASK_C: usize = 12;
+export const TASK_LDC: usize = 16;
+export const TASK_D: usize = 20; // a second output with C's layout (the activation's), or 0
+export const TASK_ACCUMULATE: usize = 24; // the chunk adds to C: a private copy starts from C
+export const TASK_PRIVATE: usize = 28; // 1 when a chunk fits a private buffer (else workers write in place)
+export const TASK_BODY: usize = 32; // the body's fields from here
+const TASK = memory.data(<i32>TASK_BYTES, 64);
+
+/** The most chunks a task has, and threads a pool has. */
+export const MAX_CHUNKS: i32 = 4096;
+const MAX_THREADS: i32 = 256;
+/** Floats of one private output buffer (a worker has two: C's and D's). */
+export const PRIVATE_FLOATS: i32 = 1 << 18;
+const PRIVATE_BYTES: usize = <usize>PRIVATE_FLOATS << 2;
 
 // Each counter on its own cache line.
 const CONTROL = memory.data(512, 64);
-const GEN: usize = CONTROL; // generation, bumped per task; workers wait on it
+const GEN: usize = CONTROL; // generation (16 bits), bumped per task; workers wait on it
 const CLAIM: usize = CONTROL + 64; // (generation << 16) | next chunk: a late worker cannot claim a newer task's chunk
 const DONE: usize = CONTROL + 128; // chunks finished in this generation
-const FAILED: usize = CONTROL + 192; // 1 once the caller gave up waiting for a chunk (a worker died), 2 once reported
-const BODY: usize = CONTROL + 256; // the task: published by the atomic stores of CLAIM and GEN
-const CHUNKS: usize = CONTROL + 260;
-const QUIT: usize = CONTROL + 264;
-const SCRATCH: usize = CONTROL + 268; // per-thread scratch: thread t at SCRATCH + t · SCRATCH_STRIDE
-const DIE_ON_CHUNK: usize = CONTROL + 320; // tests: a worker that claims a chunk then dies
+const FAILED: usize = CONTROL + 192; // 1 once a worker died holding a chunk, 2 once reported
+const SEQ: usize = CONTROL + 256; // the task's sequence number, even; odd while the caller rewrites TASK
+const BODY: usize = CONTROL + 320;
+const CHUNKS: usize = CONTROL + 324;
+const QUIT: usize = CONTROL + 328;
+const SCRATCH: usize = CONTROL + 332; // per-thread scratch: thread t's at SCRATCH + t · THREAD_BYTES
+const DIE_ON_CHUNK: usize = CONTROL + 384; // tests: a worker that claims a chunk then dies
+const PARK: usize = CONTROL + 416; // 1: parked workers sleep at once instead of spinning
+const STATS: usize = CONTROL + 448; // counters (poolStats): tasks alone, on the pool, chunks helped, chunks dropped
+/** Each chunk's state: (sequence << 1) | OPEN, COMMITTING or DONE. Tagged with the task, so a descheduled
+ *  worker of an old task can never commit into a newer one. */
+const STATES = memory.data(MAX_CHUNKS << 2, 64);
+const OPEN: u32 = 0,
+  COMMITTING: u32 = 1,
+  FINISHED: u32 = 2;
+/** now() in µs when worker t claimed the chunk it holds, 0 when it holds none. */
+const HELD = memory.data(MAX_THREADS << 3, 64);
 
-/** One thread's packing scratch: a panels block, then a tiles block (gemmNNColumns, gemmNTColumns). */
+/** A thread's scratch: packing panels and tiles, two private outputs, a copy of the task. */
 const SCRATCH_BYTES: usize = (GEMM_SCRATCH_PANELS_BYTES + GEMM_SCRATCH_TILES_BYTES + 63) & ~63;
+const THREAD_BYTES: usize = SCRATCH_BYTES + 2 * PRIVATE_BYTES + TASK_BYTES;
 
 /** This instance's thread (a wasm global: one per instance; 0 on the caller). */
 let threadIndex: i32 = 0;
-// The caller's settings (globals of the caller's instance; workers never read them).
+// The caller's settings and measurements (globals of the caller's instance; workers never read them).
 let threads: i32 = 1;
 let callerMayWait = true;
 let failAfterMs: f64 = 5000;
+let chunkMs: f64 = 0.5; // the caller's time per chunk (moving average): how long before it helps
 
-// Whether the pool pays, measured: the flop rates (flops per ms, moving averages) of tasks run on the pool
-// and of tasks run by the caller alone (every CONTROL_EVERY-th task, and every task while backing off). When
-// the pool's rate falls below one thread's — another process keeps a core busy, and a worker descheduled
-// while it holds a chunk keeps the caller waiting for a time slice — the caller works alone for a while
-// (BACKOFF_MIN_MS, doubling while it goes on, up to BACKOFF_MAX_MS), then tries the pool again.
-let serialRate: f64 = 0;
-let parallelRate: f64 = 0;
-let parallelSamples: i32 = 0;
-let tasksSinceControl: i32 = 1 << 30; // the first eligible task is a control
-let singleUntil: f64 = 0;
-let backoffMs: f64 = 0;
-const CONTROL_EVERY: i32 = 64;
-const SAMPLES_TO_JUDGE: i32 = 8;
-const BACKOFF_MIN_MS: f64 = 8;
-const BACKOFF_MAX_MS: f64 = 1000;
+// Whether the pool pays, measured per product shape (keyed by its flops: a network repeats the same few
+// products every step): the time of its tasks on the pool and alone (every CONTROL_EVERY-th task of that
+// shape, and every task while backing off), moving averages. When a shape's pool time exceeds its time
+// alone — another process keeps a core busy and workers lose their time slices — the caller works alone for
+// a while (BACKOFF_MIN_MS, four times longer while it goes on, up to BACKOFF_MAX_MS), then tries the pool again —
+// shape by shape: a product too small to pay on this machine does not send the others to one thread.
+const SHAPES: i32 = 16;
+const SHAPE_FLOPS = memory.data(SHAPES << 3, 64); // (caller-only tables)
+const SHAPE_ALONE = memory.data(SHAPES << 3, 64);
+const SHAPE_POOL = memory.data(SHAPES << 3, 64);
+const SHAPE_TASKS = memory.data(SHAPES << 2, 64);
+const SHAPE_POOLED = memory.data(SHAPES << 2, 64); // pool tasks since the last judgement reset
+const SAMPLES_TO_JUDGE: i32 = 3;
+const SHAPE_UNTIL = memory.data(SHAPES << 3, 64); // alone until then
+const SHAPE_BACKOFF = memory.data(SHAPES << 3, 64); // the last back-off, ms
+let nextShape: i32 = 0;
+/** Tests turn the measuring off (poolSetAdaptive): every task then runs on the pool. */
+let adaptive = true;
+const CONTROL_EVERY: i32 = 32;
+const BACKOFF_MIN_MS: f64 = 50;
+const BACKOFF_MAX_MS: f64 = 2000;
 /** Weight of a new task in the moving averages. */
-const RATE_WEIGHT: f64 = 0.125;
+const RATE_WEIGHT: f64 = 0.25;
 
-/** The embedder's clock (performance.now()): deadlines and the busy-core back-off. */
+/** The embedder's clock (performance.now()): deadlines, help and the back-off. */
 @external("env", "now")
 declare function now(): f64;
 
-/** Bytes of packing scratch for `count` threads (poolConfigure's `scratch`). */
+/** Bytes of scratch for `count` threads (poolConfigure's `scratch`). */
 export function poolScratchBytes(count: i32): usize {
-  return <usize>count * SCRATCH_BYTES;
+  return <usize>count * THREAD_BYTES;
 }
 
-/** Sets up the pool on the caller: `count` threads (1: everything on the caller), their packing scratch at
- *  `scratch` (poolScratchBytes(count), 64-byte aligned), whether this thread may block in
- *  memory.atomic.wait32 (not a browser's main thread), and after how many ms without progress a chunk's
- *  thread counts as dead. */
+/** Sets up the pool on the caller: `count` threads (1: everything on the caller), their scratch at `scratch`
+ *  (poolScratchBytes(count), 64-byte aligned), whether this thread may block in memory.atomic.wait32 (not a
+ *  browser's main thread), and after how many ms a worker holding a chunk counts as dead. */
 export function poolConfigure(count: i32, scratch: usize, mayWait: bool, failMs: f64): void {
-  threads = count;
+  threads = min(count, MAX_THREADS);
   callerMayWait = mayWait;
   failAfterMs = failMs;
   store<usize>(SCRATCH, scratch);
 }
 
-/** Threads that a task may be split for: 1 without the threads build or after a failure (runParallel may
- *  still run a split task on the caller alone, when the pool does not pay). */
+/** Threads a task may be split for: 1 without the threads build or after a failure. */
 export function poolThreads(): i32 {
   if (!ASC_FEATURE_THREADS || threads <= 1) return 1;
   if (atomic.load<i32>(FAILED)) return 1;
   return threads;
 }
 
-/** Whether a worker stopped taking part (the caller gave up waiting for one of its chunks) since the last
- *  time this was asked: the call that saw it reports WORKER_FAILED, later calls run on one thread. */
+/** Whether a worker died holding a chunk since the last time this was asked: the call that sees it reports
+ *  WORKER_FAILED, later calls run on one thread. */
 export function poolTakeFailure(): bool {
   if (!ASC_FEATURE_THREADS) return false;
   return atomic.cmpxchg<i32>(FAILED, 1, 2) == 1;
 }
 
 @inline function scratchOf(thread: i32): usize {
-  return load<usize>(SCRATCH) + <usize>thread * SCRATCH_BYTES;
+  return load<usize>(SCRATCH) + <usize>thread * THREAD_BYTES;
 }
 
-@inline function average(rate: f64, sample: f64): f64 {
-  return rate == 0 ? sample : rate + (sample - rate) * RATE_WEIGHT;
+/** Starts writing a task: returns TASK for the caller to fill (a stale worker copying it sees SEQ odd). */
+export function openTask(): usize {
+  if (ASC_FEATURE_THREADS) atomic.store<u32>(SEQ, atomic.load<u32>(SEQ) | 1);
+  return TASK;
 }
 
-/** Runs a task of `flops` split in chunks 0..chunks−1 of `body` on the pool, or `whole` (the same product
- *  in one call: the same bits) on the caller when the pool does not pay. */
+/** The task as written (for runParallel's `whole`). */
+export function currentTask(): usize {
+  return TASK;
+}
+
+@inline function average(mean: f64, sample: f64): f64 {
+  return mean == 0 ? sample : mean + (sample - mean) * RATE_WEIGHT;
+}
+
+/** The table slot of a product of `flops` (a new or recycled one, zeroed, when it has none). */
+function shapeSlot(flops: f64): usize {
+  for (let i = 0; i < SHAPES; i++) if (load<f64>(SHAPE_FLOPS + (<usize>i << 3)) == flops) return <usize>i;
+  const i = <usize>nextShape;
+  nextShape = (nextShape + 1) % SHAPES;
+  store<f64>(SHAPE_FLOPS + (i << 3), flops);
+  store<f64>(SHAPE_ALONE + (i << 3), 0);
+  store<f64>(SHAPE_POOL + (i << 3), 0);
+  store<i32>(SHAPE_TASKS + (i << 2), 0);
+  store<i32>(SHAPE_POOLED + (i << 2), 0);
+  store<f64>(SHAPE_UNTIL + (i << 3), 0);
+  store<f64>(SHAPE_BACKOFF + (i << 3), 0);
+  return i;
+}
+
+/** Runs the task in TASK (of `flops`) split in chunks 0..chunks−1 of `body` on the pool, or `whole` (the
+ *  same product in one call: the same bits) on the caller when the pool does not pay. */
 export function runParallel(body: ChunkBody, whole: () => void, chunks: i32, flops: f64): void {
   if (!ASC_FEATURE_THREADS || poolThreads() == 1) {
     whole();
     return;
   }
+  const seq = (atomic.load<u32>(SEQ) | 1) + 1; // even: the task is written
+  atomic.store<u32>(SEQ, seq);
   const start = now();
-  if (++tasksSinceControl > CONTROL_EVERY || start < singleUntil) {
-    if (tasksSinceControl > CONTROL_EVERY) tasksSinceControl = 0;
+  checkWorkers(start);
+  const slot = shapeSlot(flops);
+  const tasks = load<i32>(SHAPE_TASKS + (slot << 2));
+  store<i32>(SHAPE_TASKS + (slot << 2), tasks + 1);
+  const alone = load<f64>(SHAPE_ALONE + (slot << 3));
+  if (adaptive && (alone == 0 || tasks % CONTROL_EVERY == 0 || start < load<f64>(SHAPE_UNTIL + (slot << 3)))) {
+    // alone as one thread would be: spinning workers would take the core from the caller on a busy machine
+    atomic.store<i32>(PARK, 1);
     whole();
-    serialRate = average(serialRate, flops / max(1e-3, now() - start));
+    store<f64>(SHAPE_ALONE + (slot << 3), average(alone, now() - start));
+    atomic.add<i32>(STATS, 1);
     return;
   }
-  const gen = (atomic.load<i32>(GEN) + 1) & 0xffff;
+  atomic.store<i32>(PARK, 0);
+  const open = (seq << 1) | OPEN;
+  for (let c = 0; c < chunks; c++) store<u32>(STATES + (<usize>c << 2), open);
+  const gen = <i32>(seq >>> 1) & 0xffff;
   store<usize>(BODY, changetype<usize>(body));
   store<i32>(CHUNKS, chunks);
   atomic.store<i32>(DONE, 0);
   atomic.store<i32>(CLAIM, gen << 16);
   atomic.store<i32>(GEN, gen);
   atomic.notify(GEN, threads);
-  runChunks(gen);
-  waitForChunks(chunks);
-  parallelRate = average(parallelRate, flops / max(1e-3, now() - start));
-  if (++parallelSamples >= SAMPLES_TO_JUDGE) judge();
+  runChunks(gen, seq);
+  waitAndHelp(chunks, seq);
+  atomic.add<i32>(STATS + 4, 1);
+  const pooled = average(load<f64>(SHAPE_POOL + (slot << 3)), now() - start);
+  store<f64>(SHAPE_POOL + (slot << 3), pooled);
+  const samples = load<i32>(SHAPE_POOLED + (slot << 2)) + 1;
+  store<i32>(SHAPE_POOLED + (slot << 2), samples);
+  if (samples >= SAMPLES_TO_JUDGE) judge(slot, pooled, alone);
 }
 
-/** After enough pool tasks: keep the pool if it beats one thread, else back off. */
-function judge(): void {
-  if (parallelRate >= serialRate) {
-    backoffMs = 0;
+/** Keeps the pool for this shape while it beats one thread, else sends the shape to one thread for a while. */
+function judge(slot: usize, pooled: f64, alone: f64): void {
+  const backoff = SHAPE_BACKOFF + (slot << 3);
+  if (pooled <= alone) {
+    store<f64>(backoff, 0);
     return;
   }
-  backoffMs = backoffMs == 0 ? BACKOFF_MIN_MS : min(BACKOFF_MAX_MS, backoffMs * 2);
-  singleUntil = now() + backoffMs;
-  parallelRate = 0; // judged afresh after the back-off
-  parallelSamples = 0;
+  const ms = load<f64>(backoff) == 0 ? BACKOFF_MIN_MS : min(BACKOFF_MAX_MS, load<f64>(backoff) * 4);
+  store<f64>(backoff, ms);
+  store<f64>(SHAPE_UNTIL + (slot << 3), now() + ms);
+  store<f64>(SHAPE_POOL + (slot << 3), 0); // judged afresh after it
+  store<i32>(SHAPE_POOLED + (slot << 2), 0);
 }
 
-/** Claims and runs chunks of generation `gen` until none are left (or a newer task replaced it); returns
- *  how many this thread ran. */
-function runChunks(gen: i32): i32 {
-  let ran = 0;
+/** Moves chunk `c` of task `seq` from open to committing: true for the one thread that may write it. */
+@inline function commit(c: i32, seq: u32): bool {
+  const open = (seq << 1) | OPEN;
+  return atomic.cmpxchg<u32>(STATES + (<usize>c << 2), open, (seq << 1) | COMMITTING) == open;
+}
+
+@inline function finish(c: i32, seq: u32, chunks: i32): void {
+  atomic.store<u32>(STATES + (<usize>c << 2), (seq << 1) | FINISHED);
+  if (atomic.add<i32>(DONE, 1) + 1 == chunks) atomic.notify(DONE, 1); // wake a waiting caller
+}
+
+/** The caller's claims: each chunk committed first, then computed in place. */
+function runChunks(gen: i32, seq: u32): void {
   const chunks = load<i32>(CHUNKS);
   const body = changetype<ChunkBody>(load<usize>(BODY));
-  const scratch = scratchOf(threadIndex);
-  const tiles = scratch + GEMM_SCRATCH_PANELS_BYTES;
+  const scratch = scratchOf(0);
+  let ran = 0;
+  const started = now();
   while (true) {
     const claim = atomic.load<i32>(CLAIM);
-    if (claim >>> 16 != gen || (claim & 0xffff) >= chunks) return ran;
+    if ((claim & 0xffff) >= chunks) break;
     if (atomic.cmpxchg<i32>(CLAIM, claim, claim + 1) != claim) continue;
-    if (threadIndex > 0 && atomic.load<i32>(DIE_ON_CHUNK)) {
+    const c = claim & 0xffff;
+    if (!commit(c, seq)) continue;
+    body(TASK, c, scratch, scratch + GEMM_SCRATCH_PANELS_BYTES, 0, 0, 0);
+    finish(c, seq, chunks);
+    ran++;
+  }
+  if (ran > 0) chunkMs = average(chunkMs, (now() - started) / <f64>ran);
+}
+
+/** Rows × columns [j0, j1) between C (ldc) and a private buffer (ld). */
+function copyColumns(m: i32, from: usize, ldFrom: i32, to: usize, ldTo: i32, columns: i32): void {
+  const bytes = <usize>columns << 2;
+  for (let i = 0; i < m; i++) memory.copy(to + ((<usize>(i * ldTo)) << 2), from + ((<usize>(i * ldFrom)) << 2), bytes);
+}
+
+/** A worker's chunk of the task copied in `task`: into its private buffers, copied out if it commits first;
+ *  in place after committing when the chunk does not fit the private buffers. */
+function workerChunk(task: usize, c: i32, seq: u32, chunks: i32, scratch: usize): void {
+  const body = changetype<ChunkBody>(load<usize>(BODY));
+  const panels = scratch,
+    tiles = scratch + GEMM_SCRATCH_PANELS_BYTES;
+  if (!load<i32>(task + TASK_PRIVATE)) {
+    if (!commit(c, seq)) return;
+    body(task, c, panels, tiles, 0, 0, 0);
+    finish(c, seq, chunks);
+    return;
+  }
+  const m = load<i32>(task + TASK_M),
+    width = load<i32>(task + TASK_WIDTH),
+    ldc = load<i32>(task + TASK_LDC);
+  const j0 = c * width,
+    j1 = c == chunks - 1 ? load<i32>(task + TASK_COLUMNS) : j0 + width;
+  const ld = width + 8;
+  const out = scratch + SCRATCH_BYTES,
+    d = load<usize>(task + TASK_D);
+  const outD = d ? out + PRIVATE_BYTES : out;
+  const c0 = load<usize>(task + TASK_C) + (<usize>j0 << 2);
+  if (load<i32>(task + TASK_ACCUMULATE)) copyColumns(m, c0, ldc, out, ld, j1 - j0);
+  body(task, c, panels, tiles, out, outD, ld);
+  if (!commit(c, seq)) { // the caller computed it meanwhile: ours is dropped
+    atomic.add<i32>(STATS + 12, 1);
+    return;
+  }
+  copyColumns(m, out, ld, c0, ldc, j1 - j0);
+  if (d) copyColumns(m, outD, ld, d + (<usize>j0 << 2), ldc, j1 - j0);
+  finish(c, seq, chunks);
+}
+
+/** A worker's claims for generation `gen`: copies the task (a seqlock: abandoned if the caller rewrote it,
+ *  i.e. the task is over), then computes each claimed chunk. Returns −1 when a test made it die. */
+function workerChunks(gen: i32): i32 {
+  const scratch = scratchOf(threadIndex);
+  const task = scratch + SCRATCH_BYTES + 2 * PRIVATE_BYTES;
+  const held = HELD + (<usize>threadIndex << 3);
+  let copied = false;
+  let seq: u32 = 0;
+  while (true) {
+    const claim = atomic.load<i32>(CLAIM);
+    const chunks = load<i32>(CHUNKS);
+    if (claim >>> 16 != gen || (claim & 0xffff) >= chunks) return 0;
+    if (atomic.cmpxchg<i32>(CLAIM, claim, claim + 1) != claim) continue;
+    atomic.store<i64>(held, <i64>(now() * 1000) + 1); // µs (+1: never 0)
+    if (atomic.load<i32>(DIE_ON_CHUNK)) {
       atomic.store<i32>(DIE_ON_CHUNK, 0);
       return -1; // tests: this worker dies holding a claimed chunk
     }
-    body(claim & 0xffff, scratch, tiles);
-    ran++;
-    if (atomic.add<i32>(DONE, 1) + 1 == chunks) atomic.notify(DONE, 1); // wake a waiting caller
+    if (!copied) {
+      seq = atomic.load<u32>(SEQ);
+      let current = (seq & 1) == 0 && (<i32>(seq >>> 1) & 0xffff) == gen;
+      if (current) {
+        memory.copy(task, TASK, TASK_BYTES);
+        current = atomic.load<u32>(SEQ) == seq;
+      }
+      if (!current) {
+        atomic.store<i64>(held, 0); // the task is over: its chunks were computed without us
+        return 0;
+      }
+      copied = true;
+    }
+    workerChunk(task, claim & 0xffff, seq, chunks, scratch);
+    atomic.store<i64>(held, 0);
   }
 }
 
-/** The caller's wait for the other threads' chunks: spins a while, then sleeps in 1 ms slices where it may
- *  (its core then goes to a worker the OS had descheduled). No progress for failAfterMs: a worker died; the
- *  pool is marked failed (the step that called this reports WORKER_FAILED and updates nothing). */
-function waitForChunks(chunks: i32): void {
+/** A worker that has held a chunk for failAfterMs has died: mark the pool failed. */
+function checkWorkers(time: f64): void {
+  for (let t = 1; t < threads; t++) {
+    const since = atomic.load<i64>(HELD + (<usize>t << 3));
+    if (since > 0 && time - <f64>since / 1000 > failAfterMs) {
+      atomic.cmpxchg<i32>(FAILED, 0, 1);
+      return;
+    }
+  }
+}
+
+/** The caller's wait for the other threads' chunks. A chunk still open (claimed, not committed) a chunk's
+ *  time after the last progress: the caller commits and computes it itself (its worker is descheduled, or
+ *  dead). Spins, then sleeps in 1 ms slices where it may. A chunk committing for failAfterMs (a worker died
+ *  writing it in place): the pool is marked failed and the caller stops waiting. */
+function waitAndHelp(chunks: i32, seq: u32): void {
+  const body = changetype<ChunkBody>(load<usize>(BODY));
+  const scratch = scratchOf(0);
   let spins = 0;
   let last = atomic.load<i32>(DONE);
   let since = now();
   while (last < chunks) {
-    if (spins < 4096 || !callerMayWait) spins++;
-    else memory.atomic.wait32(DONE, last, 1_000_000);
+    if (spins < 2048 || !callerMayWait) spins++;
+    else memory.atomic.wait32(DONE, last, 200_000);
     const done = atomic.load<i32>(DONE);
     if (done != last) {
       last = done;
       since = now();
-    } else if ((spins & 1023) == 0 || spins >= 4096) {
-      if (now() - since > failAfterMs) {
-        atomic.store<i32>(FAILED, 1);
-        return;
-      }
+      continue;
     }
+    if ((spins & 255) != 0 && spins < 2048) continue;
+    const time = now();
+    if (time - since > chunkMs) {
+      for (let c = 0; c < chunks; c++) {
+        if (!commit(c, seq)) continue;
+        body(TASK, c, scratch, scratch + GEMM_SCRATCH_PANELS_BYTES, 0, 0, 0);
+        finish(c, seq, chunks);
+        atomic.add<i32>(STATS + 8, 1);
+      }
+      since = now();
+    }
+    checkWorkers(time);
+    if (time - since > failAfterMs || atomic.load<i32>(FAILED)) {
+      atomic.cmpxchg<i32>(FAILED, 0, 1);
+      return;
+    }
+    last = atomic.load<i32>(DONE);
   }
 }
 
@@ -193,13 +392,13 @@ export function workerLoop(index: i32, spinLimit: i32): i32 {
     let gen = atomic.load<i32>(GEN);
     let spins = 0;
     while (gen == seen) {
-      if (spins < spinLimit) spins++;
+      if (spins < spinLimit && !atomic.load<i32>(PARK)) spins++;
       else memory.atomic.wait32(GEN, seen, -1);
       gen = atomic.load<i32>(GEN);
     }
     seen = gen;
     if (atomic.load<i32>(QUIT)) return 0;
-    if (runChunks(gen) < 0) return -1;
+    if (workerChunks(gen) < 0) return -1;
   }
 }
 
@@ -213,7 +412,24 @@ export function poolQuit(): void {
   atomic.notify(GEN, -1);
 }
 
-/** Tests: the next worker to claim a chunk dies holding it; failAfterMs is set by poolConfigure. */
+/** Marks the pool failed (the embedder saw a worker end): the next step reports WORKER_FAILED. */
+export function poolMarkFailed(): void {
+  if (ASC_FEATURE_THREADS) atomic.cmpxchg<i32>(FAILED, 0, 1);
+}
+
+/** Counters since the start: 0 tasks alone, 1 tasks on the pool, 2 chunks the caller took over, 3 chunks a
+ *  worker computed too late (bench/threads-gemm.mjs prints them). */
+export function poolStats(which: i32): i32 {
+  if (!ASC_FEATURE_THREADS) return 0;
+  return atomic.load<i32>(STATS + (<usize>which << 2));
+}
+
+/** Tests: false runs every task that is split on the pool (no measuring, no back-off). */
+export function poolSetAdaptive(on: bool): void {
+  adaptive = on;
+}
+
+/** Tests: the next worker to claim a chunk dies holding it. */
 export function poolDieOnNextChunk(): void {
   if (!ASC_FEATURE_THREADS) return;
   atomic.store<i32>(DIE_ON_CHUNK, 1);

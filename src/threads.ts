@@ -18,9 +18,10 @@ export interface ThreadsInfo {
 /** The most threads init() accepts (the pool's chunk counters and scratch are sized for it). */
 export const MAX_THREADS = 256;
 
-/** Spins a parked worker makes before it sleeps in memory.atomic.wait32 (~20–50 µs): the gaps between the
- *  GEMMs of one training step are shorter, so a step's tasks find the workers awake. */
-const WORKER_SPINS = 20000;
+/** Spins a parked worker makes before it sleeps in memory.atomic.wait32 (~5–20 µs): long enough for the
+ *  short gaps between the GEMMs of a step, short enough not to take the core from the caller's serial
+ *  work when another process keeps the other core busy. */
+const WORKER_SPINS = 5000;
 
 /** No progress for this long in a task: the caller gives up on a worker (WORKER_FAILED). A chunk takes
  *  milliseconds; a descheduled worker is back within a time slice. */
@@ -39,6 +40,7 @@ interface PoolExports {
   poolScratchBytes(count: number): number;
   poolConfigure(count: number, scratch: number, mayWait: number, failMs: number): void;
   poolQuit(): void;
+  poolMarkFailed(): void;
 }
 
 /** The threads init() asks for: 1 when absent; BAD_OPTION unless a positive integer or 'auto'. */
@@ -214,6 +216,7 @@ export async function startThreads(module: WebAssembly.Module, count: number): P
 function workerDied(why: string): void {
   if (!poolCore || info.active === 1) return;
   info = { requested: info.requested, active: 1, reason: `${why}; the core runs on one thread since` };
+  poolCore.poolMarkFailed(); // a call running now (an async fit) reports WORKER_FAILED at its next step
   if (poolSettings) poolCore.poolConfigure(1, poolSettings.scratch, poolSettings.mayWait, DEFAULT_FAIL_AFTER_MS);
   poolCore.poolQuit();
   for (const w of workers) w.terminate();
