@@ -55,7 +55,7 @@ const CHUNKS: usize = CONTROL + 324;
 const QUIT: usize = CONTROL + 328;
 const SCRATCH: usize = CONTROL + 332; // per-thread scratch: thread t's at SCRATCH + t · THREAD_BYTES
 const DIE_ON_CHUNK: usize = CONTROL + 384; // tests: a worker that claims a chunk then dies
-const PARK: usize = CONTROL + 416; // 1: parked workers sleep at once instead of spinning
+const PARK: usize = CONTROL + 416; // 1 (the pool is backing off): parked workers sleep at once instead of spinning
 const STATS: usize = CONTROL + 448; // counters (poolStats): tasks alone, on the pool, chunks helped, chunks dropped
 /** Each chunk's state: (sequence << 1) | OPEN, COMMITTING or DONE. Tagged with the task, so a descheduled
  *  worker of an old task can never commit into a newer one. */
@@ -90,7 +90,7 @@ const SHAPE_ALONE = memory.data(SHAPES << 3, 64);
 const SHAPE_POOL = memory.data(SHAPES << 3, 64);
 const SHAPE_TASKS = memory.data(SHAPES << 2, 64);
 const SHAPE_POOLED = memory.data(SHAPES << 2, 64); // pool tasks since the last judgement reset
-const SAMPLES_TO_JUDGE: i32 = 3;
+const SAMPLES_TO_JUDGE: i32 = 6;
 const SHAPE_UNTIL = memory.data(SHAPES << 3, 64); // alone until then
 const SHAPE_BACKOFF = memory.data(SHAPES << 3, 64); // the last back-off, ms
 let nextShape: i32 = 0;
@@ -185,8 +185,6 @@ export function runParallel(body: ChunkBody, whole: () => void, chunks: i32, flo
   store<i32>(SHAPE_TASKS + (slot << 2), tasks + 1);
   const alone = load<f64>(SHAPE_ALONE + (slot << 3));
   if (adaptive && (alone == 0 || tasks % CONTROL_EVERY == 0 || start < load<f64>(SHAPE_UNTIL + (slot << 3)))) {
-    // alone as one thread would be: spinning workers would take the core from the caller on a busy machine
-    atomic.store<i32>(PARK, 1);
     whole();
     store<f64>(SHAPE_ALONE + (slot << 3), average(alone, now() - start));
     atomic.add<i32>(STATS, 1);
@@ -222,6 +220,7 @@ function judge(slot: usize, pooled: f64, alone: f64): void {
   const ms = load<f64>(backoff) == 0 ? BACKOFF_MIN_MS : min(BACKOFF_MAX_MS, load<f64>(backoff) * 4);
   store<f64>(backoff, ms);
   store<f64>(SHAPE_UNTIL + (slot << 3), now() + ms);
+  atomic.store<i32>(PARK, 1); // the workers sleep at once: their spinning would take the caller's core
   store<f64>(SHAPE_POOL + (slot << 3), 0); // judged afresh after it
   store<i32>(SHAPE_POOLED + (slot << 2), 0);
 }

@@ -18,10 +18,10 @@ export interface ThreadsInfo {
 /** The most threads init() accepts (the pool's chunk counters and scratch are sized for it). */
 export const MAX_THREADS = 256;
 
-/** Spins a parked worker makes before it sleeps in memory.atomic.wait32 (~5–20 µs): long enough for the
- *  short gaps between the GEMMs of a step, short enough not to take the core from the caller's serial
- *  work when another process keeps the other core busy. */
-const WORKER_SPINS = 5000;
+/** Spins a parked worker makes before it sleeps in memory.atomic.wait32 (~20–50 µs): the gaps between the
+ *  GEMMs of a step and between steps are shorter, so a step's tasks find the workers awake. (While the pool
+ *  backs off — another process busy on a core — workers sleep at once instead: assembly/pool.ts.) */
+const WORKER_SPINS = 20000;
 
 /** No progress for this long in a task: the caller gives up on a worker (WORKER_FAILED). A chunk takes
  *  milliseconds; a descheduled worker is back within a time slice. */
