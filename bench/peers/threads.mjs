@@ -3,38 +3,23 @@
 // epochs itself, on the same data files as the PyTorch peer.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { JsonLinesProcess } from './json-lines.mjs';
 
 const SCRIPT = fileURLToPath(new URL('./threads-child.mjs', import.meta.url));
 
-class Child {
-  constructor(threads, simd) {
-    const flags = simd === 'relaxed' ? ['--experimental-wasm-relaxed-simd'] : [];
-    this.process = spawn(process.execPath, [...flags, SCRIPT], {
-      env: { ...process.env, BENCH_THREADS: String(threads), BENCH_SIMD: simd },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    this.pending = [];
-    createInterface({ input: this.process.stdout }).on('line', (line) => this.pending.shift()?.resolve(JSON.parse(line)));
-    this.process.on('exit', (code) => {
-      for (const p of this.pending.splice(0)) p.reject(new Error(`threads peer exited with code ${code}`));
-    });
-  }
-
-  async request(message) {
-    const answer = await new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      this.process.stdin.write(JSON.stringify(message) + '\n');
-    });
-    if (answer.error) throw new Error(`threads peer: ${answer.error}`);
-    return answer;
-  }
+function start(threads, simd) {
+  const flags = simd === 'relaxed' ? ['--experimental-wasm-relaxed-simd'] : [];
+  const child = spawn(process.execPath, [...flags, SCRIPT], {
+    env: { ...process.env, BENCH_THREADS: String(threads), BENCH_SIMD: simd },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new JsonLinesProcess(child, 'threads peer');
 }
 
 const children = new Map();
 const child = (threads, simd) => {
   const key = `${threads}/${simd}`;
-  if (!children.has(key)) children.set(key, new Child(threads, simd));
+  if (!children.has(key)) children.set(key, start(threads, simd));
   return children.get(key);
 };
 

@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { JsonLinesProcess } from './json-lines.mjs';
 
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./torch_peer.py', import.meta.url));
@@ -49,29 +49,15 @@ export const torchMissing = torchAvailable
   ? null
   : `${PYTHON} -c 'import torch' failed${probe.error ? ` (${probe.error.code})` : ''}`;
 
-class Worker {
-  constructor(threads) {
-    this.pending = [];
-    this.process = spawn(PYTHON, [SCRIPT, String(threads)], { env: env(threads), stdio: ['pipe', 'pipe', 'inherit'] });
-    createInterface({ input: this.process.stdout }).on('line', (line) => this.pending.shift()?.resolve(JSON.parse(line)));
-    this.process.on('exit', (code) => {
-      for (const p of this.pending.splice(0)) p.reject(new Error(`torch worker exited with ${code}`));
-    });
-  }
-
-  async request(message) {
-    const answer = await new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      this.process.stdin.write(JSON.stringify(message) + '\n');
-    });
-    if (answer.error) throw new Error(`torch worker: ${answer.error}`);
-    return answer;
-  }
-}
+const start = (threads) =>
+  new JsonLinesProcess(
+    spawn(PYTHON, [SCRIPT, String(threads)], { env: env(threads), stdio: ['pipe', 'pipe', 'inherit'] }),
+    'torch worker',
+  );
 
 const workers = new Map();
 const worker = (threads) => {
-  if (!workers.has(threads)) workers.set(threads, new Worker(threads));
+  if (!workers.has(threads)) workers.set(threads, start(threads));
   return workers.get(threads);
 };
 
