@@ -338,12 +338,18 @@ function markdown(report) {
       `**Width sweep: 256 → h ReLU → 10, softmax cross-entropy, SGD, batch ${SWEEP_BATCH}, 2048 rows** (samples/s, higher is better)`,
       '',
     );
-    lines.push(`| h | backprop-wasm fit | ${torchName} | backprop-wasm ÷ PyTorch, per rep |`, '|---:|---:|---:|---:|');
+    const twoName = 'backprop-wasm fit, 2 threads';
+    const cell = (p) => (p ? `${fmt(p.median)} (${fmt(p.min)}–${fmt(p.max)})` : '—');
+    lines.push(
+      `| h | backprop-wasm fit | ${twoName} | ${torchName} | 2 threads ÷ 1 thread, per rep | backprop-wasm (1 thread) ÷ PyTorch, per rep |`,
+      '|---:|---:|---:|---:|---:|---:|',
+    );
     for (const w of Object.values(training)) {
       const ours = w.peers['backprop-wasm fit'],
+        two = w.peers[twoName],
         torch = w.peers[torchName];
       lines.push(
-        `| ${w.h} | ${fmt(ours.median)} (${fmt(ours.min)}–${fmt(ours.max)}) | ${torch ? `${fmt(torch.median)} (${fmt(torch.min)}–${fmt(torch.max)})` : '—'} | ${torch ? ratioText(perRepRatio(w, 'backprop-wasm fit', torchName)) : '—'} |`,
+        `| ${w.h} | ${cell(ours)} | ${cell(two)} | ${cell(torch)} | ${two ? ratioText(perRepRatio(w, twoName, 'backprop-wasm fit')) : '—'} | ${torch ? ratioText(perRepRatio(w, 'backprop-wasm fit', torchName)) : '—'} |`,
       );
     }
     lines.push('');
@@ -386,36 +392,43 @@ const summarize = (results) => {
   return results;
 };
 
-const report = {
-  date: new Date().toISOString().slice(0, 10),
-  node: process.version,
-  cpu: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`,
-  reps: REPS,
-  quick: QUICK,
-};
-try {
-  report.threads = await threadsPeerInfo(2);
-  if (torchAvailable) {
-    report.torch = await torchInfo(1);
-    if (report.torch.blas.startsWith('reference'))
-      console.warn(
-        `PyTorch runs on the reference BLAS (${report.torch.blas}), ~20× slower than OpenBLAS: run npm run bench:torch-blas first`,
-      );
+/** Measures everything (or, with BENCH_RENDER=1, re-renders the tables of the last full run's latest.json). */
+async function measureAll() {
+  const report = {
+    date: new Date().toISOString().slice(0, 10),
+    node: process.version,
+    cpu: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`,
+    reps: REPS,
+    quick: QUICK,
+  };
+  try {
+    report.threads = await threadsPeerInfo(2);
+    if (torchAvailable) {
+      report.torch = await torchInfo(1);
+      if (report.torch.blas.startsWith('reference'))
+        console.warn(
+          `PyTorch runs on the reference BLAS (${report.torch.blas}), ~20× slower than OpenBLAS: run npm run bench:torch-blas first`,
+        );
+    }
+    report.workloads = summarize(await runWorkloads(WORKLOADS.filter((w) => !ONLY || ONLY.includes(w.id))));
+    if (!ONLY || ONLY.includes('SWEEP')) {
+      const training = summarize(await runWorkloads(SWEEP));
+      for (const w of SWEEP) training[w.id].h = w.h;
+      report.sweep = { training, gemm: await runSweepGemm() };
+    }
+    if (!ONLY || ONLY.includes('GEMM')) report.gemm = await runGemm();
+  } finally {
+    closeTorch();
+    closeThreadPeers();
   }
-  report.workloads = summarize(await runWorkloads(WORKLOADS.filter((w) => !ONLY || ONLY.includes(w.id))));
-  if (!ONLY || ONLY.includes('SWEEP')) {
-    const training = summarize(await runWorkloads(SWEEP));
-    for (const w of SWEEP) training[w.id].h = w.h;
-    report.sweep = { training, gemm: await runSweepGemm() };
-  }
-  if (!ONLY || ONLY.includes('GEMM')) report.gemm = await runGemm();
-} finally {
-  closeTorch();
-  closeThreadPeers();
+  return report;
 }
+
+const RENDER = process.env.BENCH_RENDER === '1';
+const report = RENDER ? JSON.parse(readFileSync(new URL('./results/latest.json', import.meta.url), 'utf8')) : await measureAll();
 const table = markdown(report);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-const suffix = QUICK || ONLY ? '-partial' : '';
+const suffix = !RENDER && (QUICK || ONLY) ? '-partial' : '';
 writeFileSync(new URL(`./results/latest${suffix}.json`, import.meta.url), JSON.stringify(report, null, 2) + '\n');
 writeFileSync(new URL(`./results/latest${suffix}.md`, import.meta.url), table + '\n');
 if (!suffix) {
