@@ -18,6 +18,7 @@
 // wait. Without the threads feature (the plain and relaxed builds) runParallel runs `whole` on the caller.
 
 import { GEMM_SCRATCH_PANELS_BYTES, GEMM_SCRATCH_TILES_BYTES } from "./gemm";
+import { MAX_THREADS } from "./generated/abi";
 
 /** Computes chunk `chunk` of the task at `task` with the given packing scratch; out = 0: into the task's C
  *  (and D) in place; else into out (and outD), rows ldOut floats apart, column j0 of the chunk first. */
@@ -36,9 +37,8 @@ export const TASK_PRIVATE: usize = 28; // 1 when a chunk fits a private buffer (
 export const TASK_BODY: usize = 32; // the body's fields from here
 const TASK = memory.data(<i32>TASK_BYTES, 64);
 
-/** The most chunks a task has, and threads a pool has. */
+/** The most chunks a task has (the most threads, MAX_THREADS, is in abi.json: init() checks it too). */
 export const MAX_CHUNKS: i32 = 4096;
-const MAX_THREADS: i32 = 256;
 /** Floats of one private output buffer (a worker has two: C's and D's). */
 export const PRIVATE_FLOATS: i32 = 1 << 18;
 const PRIVATE_BYTES: usize = <usize>PRIVATE_FLOATS << 2;

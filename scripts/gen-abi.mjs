@@ -118,6 +118,8 @@ as.push('', '// parameter blocks: field offsets');
 for (const [name, block] of Object.entries(params)) {
   for (const [field, f] of Object.entries(block.fields)) constant(`${upper(name)}_${upper(field)}`, 'usize', f.offset);
 }
+as.push('', '// limits');
+for (const [name, value] of entries(spec.limits)) constant(upper(name), 'i32', value);
 as.push('', '// structs: field offsets and sizes');
 for (const [name, struct] of Object.entries(structs)) {
   for (const [field, f] of Object.entries(struct.fields)) constant(`${upper(name)}_${upper(field)}`, 'usize', f.offset);
@@ -146,6 +148,8 @@ const ts = [
   `export const optimizerKernels = ${table(optimizerKernels)} as const;`,
   '',
   `export const codes = ${table(codes)} as const;`,
+  '',
+  `export const limits = ${table(Object.fromEntries(entries(spec.limits)))} as const;`,
   '',
 ];
 

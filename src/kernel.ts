@@ -2,7 +2,7 @@
 // (assembly/abi.json). Everything else names kernels ('ReLU', 'CrossEntropyIndex', 'Adam'), struct fields
 // and codes; the ids and byte offsets behind those names stay here.
 import { type Ptr } from './generated/core-exports.js';
-import { codes, layerKernels, lossKernels, optimizerKernels, paramBlocks, structs } from './generated/abi.js';
+import { codes, layerKernels, limits, lossKernels, optimizerKernels, paramBlocks, structs } from './generated/abi.js';
 import { getCore, memoryBuffer, memoryGeneration } from './core.js';
 
 export type LayerKernel = keyof typeof layerKernels;
@@ -357,3 +357,6 @@ export function statusName(code: number): Status {
   if (name === undefined) throw new Error(`internal: the core returned unknown status ${code}`);
   return name;
 }
+
+/** The most threads the core's pool has room for (init({ threads }) refuses more). */
+export const MAX_THREADS: number = limits.maxThreads;

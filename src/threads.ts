@@ -3,6 +3,7 @@
 // GEMM chunks (assembly/pool.ts): they never allocate, and all of them are started before the first task.
 import { BackpropError, describeValue } from './errors.js';
 import { nodeWorkerThreads } from './platform.js';
+import { MAX_THREADS } from './kernel.js';
 
 /** A positive integer, or 'auto' for the machine's hardware concurrency. */
 export type ThreadsOption = number | 'auto';
@@ -14,9 +15,6 @@ export interface ThreadsInfo {
   active: number;
   reason: string | null;
 }
-
-/** The most threads init() accepts (the pool's chunk counters and scratch are sized for it). */
-export const MAX_THREADS = 256;
 
 /** Spins a parked worker makes before it sleeps in memory.atomic.wait32 (~20–50 µs): the gaps between the
  *  GEMMs of a step and between steps are shorter, so a step's tasks find the workers awake. (While the pool
