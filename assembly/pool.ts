@@ -34,7 +34,8 @@ export const TASK_LDC: usize = 16;
 export const TASK_D: usize = 20; // a second output with C's layout (the activation's), or 0
 export const TASK_ACCUMULATE: usize = 24; // the chunk adds to C: a private copy starts from C
 export const TASK_PRIVATE: usize = 28; // 1 when a chunk fits a private buffer (else workers write in place)
-export const TASK_BODY: usize = 32; // the body's fields from here
+const TASK_FN: usize = 32; // the ChunkBody (runParallel's): copied with the task, so a late worker's body matches its task
+export const TASK_BODY: usize = 36; // the body's fields from here
 const TASK = memory.data(<i32>TASK_BYTES, 64);
 
 /** The most chunks a task has (the most threads, MAX_THREADS, is in abi.json: init() checks it too). */
@@ -50,7 +51,6 @@ const CLAIM: usize = CONTROL + 64; // (generation << 16) | next chunk: a late wo
 const DONE: usize = CONTROL + 128; // chunks finished in this generation
 const FAILED: usize = CONTROL + 192; // 1 once a worker died holding a chunk, 2 once reported
 const SEQ: usize = CONTROL + 256; // the task's sequence number, even; odd while the caller rewrites TASK
-const BODY: usize = CONTROL + 320;
 const CHUNKS: usize = CONTROL + 324;
 const QUIT: usize = CONTROL + 328;
 const SCRATCH: usize = CONTROL + 332; // per-thread scratch: thread t's at SCRATCH + t · THREAD_BYTES
@@ -176,6 +176,7 @@ export function runParallel(body: ChunkBody, whole: () => void, chunks: i32, flo
     whole();
     return;
   }
+  store<usize>(TASK + TASK_FN, changetype<usize>(body));
   const seq = (atomic.load<u32>(SEQ) | 1) + 1; // even: the task is written
   atomic.store<u32>(SEQ, seq);
   const start = now();
@@ -194,7 +195,6 @@ export function runParallel(body: ChunkBody, whole: () => void, chunks: i32, flo
   const open = (seq << 1) | OPEN;
   for (let c = 0; c < chunks; c++) store<u32>(STATES + (<usize>c << 2), open);
   const gen = <i32>(seq >>> 1) & 0xffff;
-  store<usize>(BODY, changetype<usize>(body));
   store<i32>(CHUNKS, chunks);
   atomic.store<i32>(DONE, 0);
   atomic.store<i32>(CLAIM, gen << 16);
@@ -240,7 +240,7 @@ function judge(slot: usize, pooled: f64, alone: f64): void {
 /** The caller's claims: each chunk committed first, then computed in place. */
 function runChunks(gen: i32, seq: u32): void {
   const chunks = load<i32>(CHUNKS);
-  const body = changetype<ChunkBody>(load<usize>(BODY));
+  const body = changetype<ChunkBody>(load<usize>(TASK + TASK_FN));
   const scratch = scratchOf(0);
   let ran = 0;
   const started = now();
@@ -266,7 +266,7 @@ function copyColumns(m: i32, from: usize, ldFrom: i32, to: usize, ldTo: i32, col
 /** A worker's chunk of the task copied in `task`: into its private buffers, copied out if it commits first;
  *  in place after committing when the chunk does not fit the private buffers. */
 function workerChunk(task: usize, c: i32, seq: u32, chunks: i32, scratch: usize): void {
-  const body = changetype<ChunkBody>(load<usize>(BODY));
+  const body = changetype<ChunkBody>(load<usize>(task + TASK_FN));
   const panels = scratch,
     tiles = scratch + GEMM_SCRATCH_PANELS_BYTES;
   if (!load<i32>(task + TASK_PRIVATE)) {
@@ -348,7 +348,7 @@ function checkWorkers(time: f64): void {
  *  dead). Spins, then sleeps in 1 ms slices where it may. A chunk committing for failAfterMs (a worker died
  *  writing it in place): the pool is marked failed and the caller stops waiting. */
 function waitAndHelp(chunks: i32, seq: u32): void {
-  const body = changetype<ChunkBody>(load<usize>(BODY));
+  const body = changetype<ChunkBody>(load<usize>(TASK + TASK_FN));
   const scratch = scratchOf(0);
   let spins = 0;
   let last = atomic.load<i32>(DONE);
