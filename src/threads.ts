@@ -21,8 +21,8 @@ export interface ThreadsInfo {
  *  backs off — another process busy on a core — workers sleep at once instead: assembly/pool.ts.) */
 const WORKER_SPINS = 20000;
 
-/** No progress for this long in a task: the caller gives up on a worker (WORKER_FAILED). A chunk takes
- *  milliseconds; a descheduled worker is back within a time slice. */
+/** A worker that has held a chunk this long has died (WORKER_FAILED). A chunk takes milliseconds; a
+ *  descheduled worker is back within a time slice. */
 export const DEFAULT_FAIL_AFTER_MS = 5000;
 
 let info: ThreadsInfo = { requested: 1, active: 1, reason: null };
@@ -64,14 +64,13 @@ function hardwareConcurrency(): number {
   return typeof count === 'number' && count >= 1 ? Math.floor(count) : 1;
 }
 
-/** Why this platform cannot run a pool, or null when it can. */
+const ISOLATION = 'serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp';
+
+/** Why this platform cannot run a pool, or null when it can (Node always can). */
 export function threadsUnavailable(): string | null {
-  if (typeof SharedArrayBuffer !== 'function' && !nodeWorkerThreads()) {
-    return 'shared memory is unavailable: the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
-  }
   if (nodeWorkerThreads()) return null;
-  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== true) {
-    return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so workers cannot share memory';
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== true || typeof SharedArrayBuffer !== 'function') {
+    return `the page is not cross-origin isolated (${ISOLATION}), so workers cannot share memory`;
   }
   if (typeof Worker !== 'function' || typeof Blob !== 'function') return 'this platform has no Web Workers';
   return null;
@@ -183,8 +182,8 @@ function mayWait(): boolean {
 }
 
 let workers: PoolWorker[] = [];
-let poolCore: PoolExports | null = null;
-let poolSettings: { count: number; scratch: number; mayWait: number } | null = null;
+/** The running pool: its core's exports and what poolConfigure was given. */
+let pool: { core: PoolExports; count: number; scratch: number; mayWait: number } | null = null;
 
 /** Instantiates the threads build on this thread over a new shared memory and starts `count − 1` workers
  *  on the same module; resolves with this thread's instance once every worker is parked. */
@@ -202,21 +201,20 @@ export async function startThreads(module: WebAssembly.Module, count: number): P
   }
   // per-thread packing scratch, owned by the pool for the life of the core (never freed)
   const scratch = Math.ceil(core.alloc(core.poolScratchBytes(count) + 64) / 64) * 64;
-  poolSettings = { count, scratch, mayWait: mayWait() ? 1 : 0 };
-  core.poolConfigure(count, scratch, poolSettings.mayWait, DEFAULT_FAIL_AFTER_MS);
+  pool = { core, count, scratch, mayWait: mayWait() ? 1 : 0 };
+  core.poolConfigure(count, scratch, pool.mayWait, DEFAULT_FAIL_AFTER_MS);
   workers = started;
-  poolCore = core;
   info = { requested: count, active: count, reason: null };
   return instance;
 }
 
 /** A worker ended on its own: the pool stops using workers (the core runs on this thread from now on). */
 function workerDied(why: string): void {
-  if (!poolCore || info.active === 1) return;
+  if (!pool || info.active === 1) return;
   info = { requested: info.requested, active: 1, reason: `${why}; the core runs on one thread since` };
-  poolCore.poolMarkFailed(); // a call running now (an async fit) reports WORKER_FAILED at its next step
-  if (poolSettings) poolCore.poolConfigure(1, poolSettings.scratch, poolSettings.mayWait, DEFAULT_FAIL_AFTER_MS);
-  poolCore.poolQuit();
+  pool.core.poolMarkFailed(); // a call running now (an async fit) reports WORKER_FAILED at its next step
+  pool.core.poolConfigure(1, pool.scratch, pool.mayWait, DEFAULT_FAIL_AFTER_MS);
+  pool.core.poolQuit();
   for (const w of workers) w.terminate();
   workers = [];
 }
@@ -233,5 +231,5 @@ export function workerFailed(where = ''): BackpropError {
 
 /** @internal Tests: how long a silent worker is waited for before it counts as dead. */
 export function setFailAfterMs(ms: number): void {
-  if (poolCore && poolSettings) poolCore.poolConfigure(poolSettings.count, poolSettings.scratch, poolSettings.mayWait, ms);
+  pool?.core.poolConfigure(pool.count, pool.scratch, pool.mayWait, ms);
 }
