@@ -9,8 +9,8 @@ import {
 } from "./gemm";
 import { activationForward } from "./activations";
 import {
-  poolThreads, runParallel, openTask, currentTask, MAX_CHUNKS, PRIVATE_FLOATS, TASK_BODY, TASK_M, TASK_COLUMNS, TASK_WIDTH, TASK_C,
-  TASK_LDC, TASK_D, TASK_ACCUMULATE, TASK_PRIVATE,
+  poolThreads, runParallel, openTask, MAX_CHUNKS, PRIVATE_FLOATS, TASK_BODY, TASK_M, TASK_WIDTH, TASK_C, TASK_LDC,
+  TASK_D, TASK_ACCUMULATE,
 } from "./pool";
 
 /** Below this many flops (2·M·N·K) a product stays on one thread: waking the pool and the imbalance of its
@@ -51,20 +51,6 @@ function chunkColumns(m: i32, columns: i32, k: i32): i32 {
   return (columns + width - 1) / width >= 2 ? width : 0;
 }
 
-/** Writes the pool's header of the task (where its chunks write) and returns the task. */
-function openOutputTask(m: i32, columns: i32, width: i32, c: usize, ldc: i32, d: usize, accumulate: bool): usize {
-  const task = openTask();
-  store<i32>(task + TASK_M, m);
-  store<i32>(task + TASK_COLUMNS, columns);
-  store<i32>(task + TASK_WIDTH, width);
-  store<usize>(task + TASK_C, c);
-  store<i32>(task + TASK_LDC, ldc);
-  store<usize>(task + TASK_D, d);
-  store<i32>(task + TASK_ACCUMULATE, accumulate ? 1 : 0);
-  store<i32>(task + TASK_PRIVATE, m * (width + 8) <= PRIVATE_FLOATS ? 1 : 0);
-  return task;
-}
-
 @inline function chunkCount(columns: i32, width: i32): i32 {
   return (columns + width - 1) / width;
 }
@@ -102,8 +88,7 @@ function backwardChunk(task: usize, chunk: i32, panels: usize, tiles: usize, out
 }
 
 /** The whole forward of the task, on the caller (runParallel's alternative to the chunks). */
-function forwardWhole(): void {
-  const task = currentTask();
+function forwardWhole(task: usize): void {
   const c = load<usize>(task + TASK_C), d = load<usize>(task + TASK_D);
   gemmNTActivated(
     load<i32>(task + TASK_M), load<i32>(task + N), load<i32>(task + K), load<usize>(task + A), load<i32>(task + RS_A),
@@ -113,8 +98,7 @@ function forwardWhole(): void {
 }
 
 /** The whole backward product of the task, on the caller. */
-function backwardWhole(): void {
-  const task = currentTask();
+function backwardWhole(task: usize): void {
   gemmNN(
     load<i32>(task + TASK_M), load<i32>(task + N), load<i32>(task + K), load<usize>(task + A), load<i32>(task + RS_A),
     load<i32>(task + CS_A), load<usize>(task + B), load<i32>(task + LDB), load<usize>(task + TASK_C),
@@ -133,7 +117,7 @@ function forward(
   }
   const rowwise = perRow(activation);
   const elementwise = activation != NO_ACTIVATION && !rowwise;
-  const task = openOutputTask(m, n, width, c, n, elementwise && d != c ? d : 0, false);
+  const task = openTask(m, n, width, c, n, elementwise && d != c ? d : 0, false);
   store<i32>(task + N, n); store<i32>(task + K, k); store<usize>(task + A, a); store<i32>(task + RS_A, k);
   store<usize>(task + B, b); store<i32>(task + LDB, k); store<usize>(task + BIAS, bias);
   store<i32>(task + ACTIVATION, rowwise ? NO_ACTIVATION : activation); store<usize>(task + PARAMS, params);
@@ -151,7 +135,7 @@ function backward(
     gemmNN(m, n, k, a, rsA, csA, b, ldb, c, ldc, accumulate);
     return;
   }
-  const task = openOutputTask(m, n, width, c, ldc, 0, accumulate);
+  const task = openTask(m, n, width, c, ldc, 0, accumulate);
   store<i32>(task + N, n); store<i32>(task + K, k); store<usize>(task + A, a); store<i32>(task + RS_A, rsA);
   store<i32>(task + CS_A, csA); store<usize>(task + B, b); store<i32>(task + LDB, ldb);
   runParallel(backwardChunk, backwardWhole, chunkCount(full, width), flops(m, n, k));

@@ -1,6 +1,6 @@
 // The thread pool of the threads build (asc --enable threads, one shared memory). The same module runs on
 // the calling thread (thread 0) and in N − 1 workers (src/threads.ts starts them). Workers park in
-// workerLoop; the caller writes a task (openTask, then the fields of TASK), publishes it and computes too:
+// workerLoop; the caller writes a task (openTask, then the body's fields), publishes it and computes too:
 // every thread claims chunks (ranges of output columns) with a compare-exchange until none are left. A chunk
 // is computed by the single-thread kernels with that thread's own packing scratch, so every float is the same
 // instruction sequence whichever thread computes it: results are bit-identical for any thread count.
@@ -27,13 +27,13 @@ export type ChunkBody = (task: usize, chunk: i32, panels: usize, tiles: usize, o
 // ---- the task: a header the pool reads (where the chunks' outputs go), then the body's own fields ----
 export const TASK_BYTES: usize = 128;
 export const TASK_M: usize = 0; // rows of C
-export const TASK_COLUMNS: usize = 4; // columns of C the task writes (the last chunk ends there)
+const TASK_COLUMNS: usize = 4; // columns of C the task writes (the last chunk ends there)
 export const TASK_WIDTH: usize = 8; // columns per chunk (a multiple of 8)
 export const TASK_C: usize = 12;
 export const TASK_LDC: usize = 16;
 export const TASK_D: usize = 20; // a second output with C's layout (the activation's), or 0
 export const TASK_ACCUMULATE: usize = 24; // the chunk adds to C: a private copy starts from C
-export const TASK_PRIVATE: usize = 28; // 1 when a chunk fits a private buffer (else workers write in place)
+const TASK_PRIVATE: usize = 28; // 1 when a chunk fits a private buffer (else workers write in place)
 const TASK_FN: usize = 32; // the ChunkBody (runParallel's): copied with the task, so a late worker's body matches its task
 export const TASK_BODY: usize = 36; // the body's fields from here
 const TASK = memory.data(<i32>TASK_BYTES, 64);
@@ -139,14 +139,19 @@ export function poolTakeFailure(): bool {
   return load<usize>(SCRATCH) + <usize>thread * THREAD_BYTES;
 }
 
-/** Starts writing a task: returns TASK for the caller to fill (a stale worker copying it sees SEQ odd). */
-export function openTask(): usize {
+/** Starts a task whose chunks write columns [0, columns) of C (M rows, ldc apart; also D, with C's layout,
+ *  unless d = 0) in chunks of `width`: writes the pool's header and returns TASK, for the body's own fields
+ *  from TASK_BODY on. While it is written, SEQ is odd: a late worker copying it gives up. */
+export function openTask(m: i32, columns: i32, width: i32, c: usize, ldc: i32, d: usize, accumulate: bool): usize {
   if (ASC_FEATURE_THREADS) atomic.store<u32>(SEQ, atomic.load<u32>(SEQ) | 1);
-  return TASK;
-}
-
-/** The task as written (for runParallel's `whole`). */
-export function currentTask(): usize {
+  store<i32>(TASK + TASK_M, m);
+  store<i32>(TASK + TASK_COLUMNS, columns);
+  store<i32>(TASK + TASK_WIDTH, width);
+  store<usize>(TASK + TASK_C, c);
+  store<i32>(TASK + TASK_LDC, ldc);
+  store<usize>(TASK + TASK_D, d);
+  store<i32>(TASK + TASK_ACCUMULATE, accumulate ? 1 : 0);
+  store<i32>(TASK + TASK_PRIVATE, m * (width + 8) <= PRIVATE_FLOATS ? 1 : 0);
   return TASK;
 }
 
@@ -171,9 +176,9 @@ function shapeSlot(flops: f64): usize {
 
 /** Runs the task in TASK (of `flops`) split in chunks 0..chunks−1 of `body` on the pool, or `whole` (the
  *  same product in one call: the same bits) on the caller when the pool does not pay. */
-export function runParallel(body: ChunkBody, whole: () => void, chunks: i32, flops: f64): void {
+export function runParallel(body: ChunkBody, whole: (task: usize) => void, chunks: i32, flops: f64): void {
   if (!ASC_FEATURE_THREADS || poolThreads() == 1) {
-    whole();
+    whole(TASK);
     return;
   }
   store<usize>(TASK + TASK_FN, changetype<usize>(body));
@@ -186,7 +191,7 @@ export function runParallel(body: ChunkBody, whole: () => void, chunks: i32, flo
   store<i32>(SHAPE_TASKS + (slot << 2), tasks + 1);
   const alone = load<f64>(SHAPE_ALONE + (slot << 3));
   if (adaptive && (alone == 0 || tasks % CONTROL_EVERY == 0 || start < load<f64>(SHAPE_UNTIL + (slot << 3)))) {
-    whole();
+    whole(TASK);
     store<f64>(SHAPE_ALONE + (slot << 3), average(alone, now() - start));
     atomic.add<i32>(STATS, 1);
     return;
