@@ -1,7 +1,7 @@
 // init({ threads }) in Chromium: on a cross-origin-isolated page the pool runs in Web Workers (the page's
 // main thread spins where it may not wait) and every float matches the single-thread core in Node; on a page
 // that is not isolated the core falls back to one thread, says why, and still matches.
-import { execFileSync } from 'node:child_process';
+import { runModule } from './node-child';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,7 +27,7 @@ beforeAll(async () => {
     import { runSuite } from ${JSON.stringify(join(root, 'test/threads/suite.mjs'))};
     await lib.init();
     console.log(JSON.stringify(await runSuite(lib)));`;
-  reference = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })).results;
+  reference = JSON.parse(runModule(script)).results;
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

@@ -1,7 +1,7 @@
 // 1,000 seeded training steps in a fresh Node process, hashed: the reference digest that the reliability
 // suite compares across processes and the browser suite compares with Chromium (test/browser/xor-page.ts
 // trains the same network on the same data).
-import { execFileSync } from 'node:child_process';
+import { runModule } from './node-child';
 import { resolve } from 'node:path';
 
 const script = `
@@ -20,5 +20,5 @@ const script = `
 
 /** SHA-256 of the weights after 1,000 seeded steps, computed in a new Node process. */
 export function nodeDigest(): string {
-  return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim();
+  return runModule(script);
 }

@@ -1,6 +1,6 @@
 // The opt-in relaxed-SIMD core: refused clearly where the engine lacks it, trains like the plain core
 // (to float32 rounding, not bit for bit) where it runs.
-import { execFileSync } from 'node:child_process';
+import { runModule } from './node-child';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { init } from '../src/index';
@@ -23,9 +23,7 @@ const seedExperiment = (simd: string) => `
   console.log(JSON.stringify({ losses }));`;
 
 function run(simd: string, flags: string[] = []) {
-  return JSON.parse(
-    execFileSync(process.execPath, [...flags, '--input-type=module', '-e', seedExperiment(simd)], { encoding: 'utf8' }).trim(),
-  );
+  return JSON.parse(runModule(seedExperiment(simd), flags));
 }
 
 describe("init({ simd: 'relaxed' })", () => {

@@ -1,7 +1,7 @@
 // init({ threads }) beyond the core suite (test/threads.test.ts): trainStep and predict when a pool worker
 // dies, createTrainer and relaxed SIMD with threads. Its own file: a dead worker leaves this process's core on
 // one thread.
-import { execFileSync } from 'node:child_process';
+import { runModule } from './node-child';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as lib from '../src/index';
@@ -39,7 +39,7 @@ function trainedInChild(init: object, steps: number, flags: string[] = []): stri
     const opt = new lib.Adam(net.parameters(), { lr: 1e-3 });
     for (let i = 0; i < ${steps}; i++) net.trainStep(x, y, new lib.MSELoss(), opt);
     console.log(JSON.stringify({ info: lib.threadsInfo(), bits: fingerprint(net.parameters().map((p) => p.data)) }));`;
-  return execFileSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  return runModule(script, flags);
 }
 
 describe('threads: relaxed SIMD', () => {
@@ -77,7 +77,7 @@ describe('threads: createTrainer', () => {
       const opt = new lib.Adam(net.parameters(), { lr: 1e-3 });
       await net.fit(x, y, { loss: new lib.MSELoss(), optimizer: opt, batchSize: 32, epochs: 2, shuffle: false });
       console.log(fingerprint(net.parameters().map((p) => p.data)));`;
-    const expected = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim();
+    const expected = runModule(script);
     expect(fingerprint(net.parameters().map((p) => p.data))).toBe(expected);
     net.dispose();
   }, 60_000);

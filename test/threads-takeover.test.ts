@@ -1,6 +1,6 @@
 // A chunk whose worker stops holding it is taken over by the caller (computed in place after the caller
 // commits it first): the step goes on, with the bits of one thread. Its own file: the worker stays dead.
-import { execFileSync } from 'node:child_process';
+import { runModule } from './node-child';
 import { resolve } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import * as lib from '../src/index';
@@ -35,6 +35,6 @@ it('a chunk its worker abandoned is computed by the caller: the same bits as one
   expect(hooks.poolStats(2)).toBeGreaterThan(helped); // the caller did take a chunk over
   const script = `import * as lib from ${dist}; import { fingerprint } from ${suite}; await lib.init(); const die = () => {};
     ${steps}; console.log(fingerprint(net.parameters().map((p) => p.data)));`;
-  const expected = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim();
+  const expected = runModule(script);
   expect(fingerprint(net.parameters().map((p) => p.data))).toBe(expected);
 }, 60_000);

@@ -1,7 +1,7 @@
 // init({ threads }): results bit-identical to the single-thread core for any thread count and any split of
 // the products; bad options; a pool worker that dies mid-call (WORKER_FAILED, nothing changed, the library
 // still usable on one thread); memory that stays flat over many threaded steps.
-import { execFileSync } from 'node:child_process';
+import { runModule } from './node-child';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as lib from '../src/index';
@@ -20,7 +20,7 @@ function suiteInChild(options: object): { results: Record<string, string>; info:
     import { runSuite } from ${JSON.stringify(suite)};
     await lib.init(${JSON.stringify(options)});
     console.log(JSON.stringify(await runSuite(lib)));`;
-  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
+  return JSON.parse(runModule(script));
 }
 
 type Chunking = [minFlops: number, minColumns: number, perThread: number];
@@ -96,9 +96,7 @@ describe('threads: options', () => {
       import { availableParallelism } from 'node:os';
       await lib.init({ threads: 'auto' });
       console.log(JSON.stringify({ info: lib.threadsInfo(), cores: availableParallelism() }));`;
-    const { info, cores } = JSON.parse(
-      execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
-    );
+    const { info, cores } = JSON.parse(runModule(script));
     expect(info).toEqual({ requested: cores, active: cores, reason: null });
   });
 });
