@@ -2,8 +2,8 @@
 // that work per row (Softmax, LogSoftmax). Backward gets both z (input) and a (output): each derivative
 // uses whichever PyTorch uses, and takes PyTorch's choice at every kink. A kernel's hyper-parameters come
 // in its parameter block (assembly/abi.json "params"), at `params`.
-import { at } from "./memory";
-import { expNonPositiveX4, loadPart, storePart } from "./exp";
+import { at, loadPart, storePart } from "./memory";
+import { expNonPositiveX4 } from "./exp";
 import {
   LAYER_IDENTITY, LAYER_RELU, LAYER_LEAKY_RELU, LAYER_SIGMOID, LAYER_TANH, LAYER_SOFTMAX, LAYER_LOG_SOFTMAX,
   LAYER_GELU, LAYER_SILU, LAYER_ELU, LAYER_SOFTPLUS, LAYER_HARDTANH,

@@ -3,6 +3,8 @@
 // scalar reference, which every lane below −87 falls back to, where 2^n would leave the normal range).
 // test/exp.test.ts compares them over a sweep of float32 values.
 
+import { loadPart, storePart } from "./memory";
+
 const LOG2E: f32 = 1.44269504088896341;
 const ROUNDER: f32 = 12582912.0;
 const LN2_HI: f32 = 0.693359375;
@@ -48,20 +50,4 @@ export function expNonPositiveF32(src: usize, dst: usize, count: i32): void {
     if (left >= 4) v128.store(dst + (<usize>i << 2), e);
     else storePart(dst + (<usize>i << 2), e, left);
   }
-}
-
-/** The first `count` (< 4) floats at `ptr` in the low lanes, zeros above. */
-@inline export function loadPart(ptr: usize, count: i32): v128 {
-  let v = f32x4.splat(0);
-  v = f32x4.replace_lane(v, 0, load<f32>(ptr));
-  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(ptr, 4));
-  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(ptr, 8));
-  return v;
-}
-
-/** Stores the low `count` (< 4) lanes of v at `ptr`. */
-@inline export function storePart(ptr: usize, v: v128, count: i32): void {
-  store<f32>(ptr, f32x4.extract_lane(v, 0));
-  if (count > 1) store<f32>(ptr, f32x4.extract_lane(v, 1), 4);
-  if (count > 2) store<f32>(ptr, f32x4.extract_lane(v, 2), 8);
 }

@@ -6,6 +6,24 @@
   return base + (<usize>index << 2);
 }
 
+/** The first `count` (1–4) floats at `ptr` in the low lanes, zeros above; no byte after them is read. */
+@inline export function loadPart(ptr: usize, count: i32): v128 {
+  if (count >= 4) return v128.load(ptr);
+  if (count == 1) return v128.load32_zero(ptr);
+  const low = v128.load64_zero(ptr);
+  return count == 2 ? low : v128.load32_lane(ptr, low, 2, 8);
+}
+
+/** Stores the low `count` (1–4) lanes of v at `ptr`. */
+@inline export function storePart(ptr: usize, v: v128, count: i32): void {
+  if (count >= 4) v128.store(ptr, v);
+  else if (count == 1) v128.store32_lane(ptr, v, 0);
+  else {
+    v128.store64_lane(ptr, v, 0);
+    if (count == 3) v128.store32_lane(ptr, v, 2, 8);
+  }
+}
+
 /** A block of `bytes` zeroed bytes. Traps when the memory cannot grow to hold it; the allocator changes
  *  nothing before that point, so the facade reports OUT_OF_MEMORY and every other block stays valid. */
 export function alloc(bytes: usize): usize {

@@ -6,7 +6,7 @@
 // Every float is computed by the same operations in the same order as the GEMM path computes it in the plain
 // build (gemmNT's short-K rows and 4-lane dot products; gemmNN's sequential sums along K), so a network gives
 // bit-identical results whichever path a step takes (test/small.test.ts checks it against the GEMM path).
-import { at } from "./memory";
+import { at, loadPart, storePart } from "./memory";
 import { gemmNTPacks } from "./gemm";
 import { activationForward, activationBackward } from "./activations";
 import {
@@ -123,78 +123,76 @@ export function smallLinearForwardDotScalar(x: usize, w: usize, bias: usize, z: 
   }
 }
 
+// ---- the strip sum: dW and dBias, sums along the whole batch ----
+
+/** out[0 .. lanes) = Σ_i coef[i]·strip[i, 0 .. lanes), i from 0 to count − 1 in order, each lane a chain of
+ *  f32 multiplies and adds from +0. `lanes` ≤ STRIP run as up to four vectors, so up to four chains overlap
+ *  (one chain waits for each add: a batch-long sum one vector at a time is bound by that latency). coef[i] is
+ *  at coef + i·coefStride bytes, strip row i at strip + i·stripStride; the result's lane l goes to
+ *  out + l·outStride bytes. Rows before the last are read as whole vectors (the spare lanes of a partial
+ *  vector read the start of the next row and are never stored); the last row reads only its own floats. */
+@inline function stripSum(coef: usize, coefStride: usize, strip: usize, stripStride: usize, count: i32, lanes: i32, out: usize, outStride: usize): void {
+  const vectors = (lanes + 3) >> 2, tail = lanes - ((vectors - 1) << 2);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let c = coef, row = strip;
+  for (let i = 1; i < count; i++) {
+    const s = v128.load32_splat(c);
+    a0 = f32x4.add(a0, f32x4.mul(s, v128.load(row)));
+    if (vectors > 1) a1 = f32x4.add(a1, f32x4.mul(s, v128.load(row, 16)));
+    if (vectors > 2) a2 = f32x4.add(a2, f32x4.mul(s, v128.load(row, 32)));
+    if (vectors > 3) a3 = f32x4.add(a3, f32x4.mul(s, v128.load(row, 48)));
+    c += coefStride;
+    row += stripStride;
+  }
+  const s = v128.load32_splat(c);
+  a0 = f32x4.add(a0, f32x4.mul(s, loadPart(row, vectors == 1 ? tail : 4)));
+  if (vectors > 1) a1 = f32x4.add(a1, f32x4.mul(s, loadPart(row + 16, vectors == 2 ? tail : 4)));
+  if (vectors > 2) a2 = f32x4.add(a2, f32x4.mul(s, loadPart(row + 32, vectors == 3 ? tail : 4)));
+  if (vectors > 3) a3 = f32x4.add(a3, f32x4.mul(s, loadPart(row + 48, tail)));
+  storeLanes(out, outStride, a0, vectors == 1 ? tail : 4);
+  if (vectors > 1) storeLanes(out + 4 * outStride, outStride, a1, vectors == 2 ? tail : 4);
+  if (vectors > 2) storeLanes(out + 8 * outStride, outStride, a2, vectors == 3 ? tail : 4);
+  if (vectors > 3) storeLanes(out + 12 * outStride, outStride, a3, tail);
+}
+/** The low `lanes` lanes of v at out, out + stride, out + 2·stride, … bytes. */
+@inline function storeLanes(out: usize, stride: usize, v: v128, lanes: i32): void {
+  if (stride == 4) {
+    storePart(out, v, lanes);
+    return;
+  }
+  store<f32>(out, f32x4.extract_lane(v, 0));
+  if (lanes > 1) store<f32>(out + stride, f32x4.extract_lane(v, 1));
+  if (lanes > 2) store<f32>(out + 2 * stride, f32x4.extract_lane(v, 2));
+  if (lanes > 3) store<f32>(out + 3 * stride, f32x4.extract_lane(v, 3));
+}
+/** The most lanes one stripSum takes. */
+const STRIP: i32 = 16;
+/** 1.0f, the coefficient of a plain sum (x·1 is x, bit for bit). */
+const ONE = memory.data<f32>([1.0]);
+
 // ---- backward ----
 
 /** dW[j, p] = Σ_r dZ[r, j]·X[r, p] and dBias[j] = Σ_r dZ[r, j], each a sum along the batch from 0 (the
- *  gradients are overwritten: the step's zeroGrad and accumulation in one). Four values of p per vector when
- *  K ≥ 4, else four values of j (stored lane by lane); the rest one by one. */
+ *  gradients are overwritten: the step's zeroGrad and accumulation in one), as strip sums over the batch:
+ *  along rows of X into rows of dW, or along rows of dZ into columns of dW, whichever takes fewer strips. */
 export function smallLinearBackwardParams(gradZ: usize, x: usize, gradW: usize, gradBias: usize, batch: i32, k: i32, n: i32): void {
-  if (k >= 4) {
-    const k4 = k & ~3;
+  const rowX = <usize>k << 2, rowZ = <usize>n << 2;
+  const stripsX = n * ((k + STRIP - 1) / STRIP), stripsZ = k * ((n + STRIP - 1) / STRIP);
+  if (stripsX <= stripsZ) {
     for (let j = 0; j < n; j++) {
-      for (let p = 0; p < k4; p += 4) {
-        let acc = f32x4.splat(0);
-        for (let r = 0; r < batch; r++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(gradZ, r * n + j)), v128.load(at(x, r * k + p))));
-        v128.store(at(gradW, j * k + p), acc);
+      for (let p = 0; p < k; p += STRIP) {
+        stripSum(at(gradZ, j), rowZ, at(x, p), rowX, batch, min(STRIP, k - p), at(gradW, j * k + p), 4);
       }
-      for (let p = k4; p < k; p++) gradWeightScalar(gradZ, x, gradW, batch, k, n, j, p);
     }
   } else {
-    const n4 = n & ~3;
-    let j0 = 0;
-    for (; j0 + 8 <= n4; j0 += 8) {
-      // two sums at once (independent chains of additions overlap)
-      for (let p = 0; p < k; p++) {
-        let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
-        for (let r = 0; r < batch; r++) {
-          const xs = v128.load32_splat(at(x, r * k + p)), dz = at(gradZ, r * n + j0);
-          acc0 = f32x4.add(acc0, f32x4.mul(v128.load(dz), xs));
-          acc1 = f32x4.add(acc1, f32x4.mul(v128.load(dz, 16), xs));
-        }
-        storeColumn(at(gradW, j0 * k + p), k, acc0);
-        storeColumn(at(gradW, (j0 + 4) * k + p), k, acc1);
+    for (let p = 0; p < k; p++) {
+      for (let j = 0; j < n; j += STRIP) {
+        stripSum(at(x, p), rowX, at(gradZ, j), rowZ, batch, min(STRIP, n - j), at(gradW, j * k + p), rowX);
       }
     }
-    for (let j = j0; j < n4; j += 4) {
-      for (let p = 0; p < k; p++) {
-        let acc = f32x4.splat(0);
-        for (let r = 0; r < batch; r++) acc = f32x4.add(acc, f32x4.mul(v128.load(at(gradZ, r * n + j)), v128.load32_splat(at(x, r * k + p))));
-        const out = at(gradW, j * k + p), step = <usize>k << 2;
-        store<f32>(out, f32x4.extract_lane(acc, 0));
-        store<f32>(out + step, f32x4.extract_lane(acc, 1));
-        store<f32>(out + 2 * step, f32x4.extract_lane(acc, 2));
-        store<f32>(out + 3 * step, f32x4.extract_lane(acc, 3));
-      }
-    }
-    for (let j = n4; j < n; j++) for (let p = 0; p < k; p++) gradWeightScalar(gradZ, x, gradW, batch, k, n, j, p);
   }
   if (!gradBias) return;
-  const n4 = n & ~3;
-  let j0 = 0;
-  for (; j0 + 8 <= n4; j0 += 8) {
-    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
-    for (let r = 0; r < batch; r++) {
-      const dz = at(gradZ, r * n + j0);
-      acc0 = f32x4.add(acc0, v128.load(dz));
-      acc1 = f32x4.add(acc1, v128.load(dz, 16));
-    }
-    v128.store(at(gradBias, j0), acc0);
-    v128.store(at(gradBias, j0 + 4), acc1);
-  }
-  for (let j = j0; j < n4; j += 4) {
-    let acc = f32x4.splat(0);
-    for (let r = 0; r < batch; r++) acc = f32x4.add(acc, v128.load(at(gradZ, r * n + j)));
-    v128.store(at(gradBias, j), acc);
-  }
-  for (let j = n4; j < n; j++) gradBiasScalar(gradZ, gradBias, batch, n, j);
-}
-/** The lanes of v at out, out + k floats, out + 2k floats, out + 3k floats (a column of four rows of k). */
-@inline function storeColumn(out: usize, k: i32, v: v128): void {
-  const step = <usize>k << 2;
-  store<f32>(out, f32x4.extract_lane(v, 0));
-  store<f32>(out + step, f32x4.extract_lane(v, 1));
-  store<f32>(out + 2 * step, f32x4.extract_lane(v, 2));
-  store<f32>(out + 3 * step, f32x4.extract_lane(v, 3));
+  for (let j = 0; j < n; j += STRIP) stripSum(ONE, 0, at(gradZ, j), rowZ, batch, min(STRIP, n - j), at(gradBias, j), 4);
 }
 @inline function gradWeightScalar(gradZ: usize, x: usize, gradW: usize, batch: i32, k: i32, n: i32, j: i32, p: i32): void {
   let sum: f32 = 0;
