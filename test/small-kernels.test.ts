@@ -11,8 +11,7 @@ const SHAPES: [number, number, number][] = [];
 // widths across one strip of 16 lanes (tails of 1–3 lanes, whole vectors, a second strip), batches long enough
 // for every row but the last to be read as whole vectors
 for (const batch of [1, 2, 5, 9, 37])
-  for (const k of [1, 2, 3, 4, 5, 8, 10, 16, 17, 30])
-    for (const n of [1, 3, 4, 7, 8, 10, 16, 17, 30]) SHAPES.push([batch, k, n]);
+  for (const k of [1, 2, 3, 4, 5, 8, 10, 16, 17, 30]) for (const n of [1, 3, 4, 7, 8, 10, 16, 17, 30]) SHAPES.push([batch, k, n]);
 
 const values = (count: number) => Float32Array.from({ length: count }, () => random() * 2 - 1);
 
