@@ -46,30 +46,35 @@ export function smallPlan(plan: usize, batch: i32): bool {
 
 // ---- forward: z = x·Wᵀ + bias, rows of x [batch, k], W [n, k] ----
 
-/** Wᵀ of a short-K layer, padded to whole vectors of outputs: SMALL_MAX_WEIGHTS floats and a vector per row. */
+/** Wᵀ of a short-K layer, rows padded to whole vectors: k·⌈n/4⌉·4 ≤ SMALL_MAX_WEIGHTS + 3k floats. */
 const TRANSPOSED = memory.data(<i32>((SMALL_MAX_WEIGHTS + 16) << 2), 16);
 
 /** K < 4: z[j] = ((bias[j] + x0·w[j,0]) + x1·w[j,1]) + …, as gemmNT's short-K rows: four outputs per vector
- *  against Wᵀ, then the last N % 4 one by one. */
+ *  against Wᵀ, a pass over the batch per vector with its rows of Wᵀ held. The passes run from the last
+ *  vector: a partial one is stored whole (its spare lanes land on the next row's first outputs, which a later
+ *  pass writes) except where that would pass the end of z. */
 export function smallLinearForwardShortK(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
-  const n4 = n & ~3;
-  for (let j = 0; j < n4; j++) {
-    for (let p = 0; p < k; p++) store<f32>(at(TRANSPOSED, p * n4 + j), load<f32>(at(w, j * k + p)));
+  const stride = (n + 3) & ~3;
+  for (let j = 0; j < n; j++) {
+    for (let p = 0; p < k; p++) store<f32>(at(TRANSPOSED, p * stride + j), load<f32>(at(w, j * k + p)));
   }
-  for (let i = 0; i < batch; i++) {
-    const xi = at(x, i * k), zi = at(z, i * n);
-    for (let j = 0; j < n4; j += 4) {
-      let acc = bias ? v128.load(at(bias, j)) : f32x4.splat(0);
-      for (let p = 0; p < k; p++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(xi, p)), v128.load(at(TRANSPOSED, p * n4 + j))));
-      v128.store(at(zi, j), acc);
-    }
-    for (let j = n4; j < n; j++) {
-      const wj = at(w, j * k);
-      let sum: f32 = bias ? load<f32>(at(bias, j)) : 0;
-      for (let p = 0; p < k; p++) sum += load<f32>(at(xi, p)) * load<f32>(at(wj, p));
-      store<f32>(at(zi, j), sum);
+  const end = batch * n, zero = f32x4.splat(0);
+  for (let j = stride - 4; j >= 0; j -= 4) {
+    const b = bias ? loadPart(at(bias, j), n - j) : zero, t0 = v128.load(at(TRANSPOSED, j));
+    const t1 = k > 1 ? v128.load(at(TRANSPOSED, stride + j)) : zero, t2 = k > 2 ? v128.load(at(TRANSPOSED, 2 * stride + j)) : zero;
+    for (let i = 0; i < batch; i++) {
+      const xi = at(x, i * k);
+      let acc = f32x4.add(b, f32x4.mul(v128.load32_splat(xi), t0));
+      if (k > 1) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(xi, 4), t1));
+      if (k > 2) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(xi, 8), t2));
+      storeWhole(z, i * n + j, end, acc);
     }
   }
+}
+/** v at element `index` of z (`end` elements): whole, or only the lanes before the end. */
+@inline function storeWhole(z: usize, index: i32, end: i32, v: v128): void {
+  if (index + 4 <= end) v128.store(at(z, index), v);
+  else storePart(at(z, index), v, end - index);
 }
 export function smallLinearForwardShortKScalar(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
   for (let i = 0; i < batch; i++) {
