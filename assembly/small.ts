@@ -219,6 +219,10 @@ export function smallLinearBackwardParamsScalar(gradZ: usize, x: usize, gradW: u
 /** dX[r, p] = Σ_j dZ[r, j]·W[j, p], a sum along the outputs from 0: four values of p per vector, the rest one
  *  by one. */
 export function smallLinearBackwardInput(gradZ: usize, w: usize, gradX: usize, batch: i32, k: i32, n: i32): void {
+  if (n == 1 && k <= 16) {
+    smallLinearBackwardInputOneOutput(gradZ, w, gradX, batch, k);
+    return;
+  }
   const k4 = k & ~3;
   for (let r = 0; r < batch; r++) {
     const dz = at(gradZ, r * n), dx = at(gradX, r * k);
@@ -228,6 +232,22 @@ export function smallLinearBackwardInput(gradZ: usize, w: usize, gradX: usize, b
       v128.store(at(dx, p), acc);
     }
     for (let p = k4; p < k; p++) gradInputScalar(dz, w, dx, k, n, p);
+  }
+}
+/** One output (n = 1), k ≤ 16: dX[r, ·] = 0 + dZ[r]·W[0, ·], W's row held in up to four vectors, no inner
+ *  loop (a loop of one trip per vector cost more than its work). Row r's spare lanes land on row r + 1, which is
+ *  written after it; the last row is stored only up to its end. */
+function smallLinearBackwardInputOneOutput(gradZ: usize, w: usize, gradX: usize, batch: i32, k: i32): void {
+  const vectors = (k + 3) >> 2, zero = f32x4.splat(0);
+  const w0 = loadPart(w, k), w1 = k > 4 ? loadPart(w + 16, k - 4) : zero;
+  const w2 = k > 8 ? loadPart(w + 32, k - 8) : zero, w3 = k > 12 ? loadPart(w + 48, k - 12) : zero;
+  const end = batch * k;
+  for (let r = 0; r < batch; r++) {
+    const s = v128.load32_splat(at(gradZ, r)), dx = r * k;
+    storeWhole(gradX, dx, end, f32x4.add(zero, f32x4.mul(s, w0)));
+    if (vectors > 1) storeWhole(gradX, dx + 4, end, f32x4.add(zero, f32x4.mul(s, w1)));
+    if (vectors > 2) storeWhole(gradX, dx + 8, end, f32x4.add(zero, f32x4.mul(s, w2)));
+    if (vectors > 3) storeWhole(gradX, dx + 12, end, f32x4.add(zero, f32x4.mul(s, w3)));
   }
 }
 @inline function gradInputScalar(dz: usize, w: usize, dx: usize, k: i32, n: i32, p: i32): void {
