@@ -95,6 +95,10 @@ export function smallLinearForwardShortKScalar(x: usize, w: usize, bias: usize, 
 /** K ≥ 4: four partial sums over p ≡ 0, 1, 2, 3 (mod 4) in the lanes of a vector, added pairwise, then the
  *  K % 4 tail, then the bias: gemmNT's dot-product kernels, one output at a time. */
 export function smallLinearForwardDot(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
+  if (n == 1 && k <= 16) {
+    smallLinearForwardDotOneOutput(x, w, bias, z, batch, k);
+    return;
+  }
   const k4 = k & ~3;
   for (let i = 0; i < batch; i++) {
     const xi = at(x, i * k), zi = at(z, i * n);
@@ -106,6 +110,28 @@ export function smallLinearForwardDot(x: usize, w: usize, bias: usize, z: usize,
       for (let p = k4; p < k; p++) tail += load<f32>(at(xi, p)) * load<f32>(at(wj, p));
       store<f32>(at(zi, j), hsum(acc) + tail + (bias ? load<f32>(at(bias, j)) : 0));
     }
+  }
+}
+/** One output (n = 1), 4 ≤ k ≤ 16: the same sums with W's row held in vectors (and its K % 4 tail in scalars),
+ *  no inner loop. */
+function smallLinearForwardDotOneOutput(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32): void {
+  const k4 = k & ~3, zero = f32x4.splat(0);
+  const w0 = v128.load(w), w1 = k4 > 4 ? v128.load(w, 16) : zero, w2 = k4 > 8 ? v128.load(w, 32) : zero;
+  const w3 = k4 > 12 ? v128.load(w, 48) : zero;
+  const t0: f32 = k > k4 ? load<f32>(at(w, k4)) : 0, t1: f32 = k > k4 + 1 ? load<f32>(at(w, k4 + 1)) : 0;
+  const t2: f32 = k > k4 + 2 ? load<f32>(at(w, k4 + 2)) : 0;
+  const b: f32 = bias ? load<f32>(bias) : 0;
+  for (let i = 0; i < batch; i++) {
+    const xi = at(x, i * k);
+    let acc = f32x4.add(zero, f32x4.mul(v128.load(xi), w0));
+    if (k4 > 4) acc = f32x4.add(acc, f32x4.mul(v128.load(xi, 16), w1));
+    if (k4 > 8) acc = f32x4.add(acc, f32x4.mul(v128.load(xi, 32), w2));
+    if (k4 > 12) acc = f32x4.add(acc, f32x4.mul(v128.load(xi, 48), w3));
+    let tail: f32 = 0;
+    if (k > k4) tail += load<f32>(at(xi, k4)) * t0;
+    if (k > k4 + 1) tail += load<f32>(at(xi, k4 + 1)) * t1;
+    if (k > k4 + 2) tail += load<f32>(at(xi, k4 + 2)) * t2;
+    store<f32>(at(z, i), hsum(acc) + tail + b);
   }
 }
 export function smallLinearForwardDotScalar(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
