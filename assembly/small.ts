@@ -51,8 +51,8 @@ const TRANSPOSED = memory.data(<i32>((SMALL_MAX_WEIGHTS + 16) << 2), 16);
 
 /** K < 4: z[j] = ((bias[j] + x0·w[j,0]) + x1·w[j,1]) + …, as gemmNT's short-K rows: four outputs per vector
  *  against Wᵀ, a pass over the batch per vector with its rows of Wᵀ held. The passes run from the last
- *  vector: a partial one is stored whole (its spare lanes land on the next row's first outputs, which a later
- *  pass writes) except where that would pass the end of z. */
+ *  vector: a partial one is stored whole (its spare lanes land on the outputs of the rows after it, which a
+ *  later pass, or this one at a later row, writes) except where that would pass the end of z. */
 export function smallLinearForwardShortK(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
   const stride = (n + 3) & ~3;
   for (let j = 0; j < n; j++) {
@@ -161,11 +161,22 @@ export function smallLinearForwardDotScalar(x: usize, w: usize, bias: usize, z: 
  *  (one chain waits for each add: a batch-long sum one vector at a time is bound by that latency). coef[i] is
  *  at coef + i·coefStride bytes, strip row i at strip + i·stripStride; the result's lane l goes to
  *  out + l·outStride bytes. Rows before the last are read as whole vectors (the spare lanes of a partial
- *  vector read the start of the next row and are never stored); the last row reads only its own floats. */
+ *  vector read the start of the next row and are never stored) where a row holds those spare lanes; the last
+ *  row reads only its own floats. */
 @inline function stripSum(coef: usize, coefStride: usize, strip: usize, stripStride: usize, count: i32, lanes: i32, out: usize, outStride: usize): void {
   const vectors = (lanes + 3) >> 2, tail = lanes - ((vectors - 1) << 2);
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   let c = coef, row = strip;
+  if (<usize>((4 - tail) << 2) > stripStride) {
+    // rows of one float (a partial vector's spare lanes could pass the last row): every row reads only its own
+    for (let i = 0; i < count; i++) {
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(c), loadPart(row, tail)));
+      c += coefStride;
+      row += stripStride;
+    }
+    storeLanes(out, outStride, a0, tail);
+    return;
+  }
   for (let i = 1; i < count; i++) {
     const s = v128.load32_splat(c);
     a0 = f32x4.add(a0, f32x4.mul(s, v128.load(row)));
@@ -261,8 +272,8 @@ export function smallLinearBackwardInput(gradZ: usize, w: usize, gradX: usize, b
   }
 }
 /** One output (n = 1), k ≤ 16: dX[r, ·] = 0 + dZ[r]·W[0, ·], W's row held in up to four vectors, no inner
- *  loop (a loop of one trip per vector cost more than its work). Row r's spare lanes land on row r + 1, which is
- *  written after it; the last row is stored only up to its end. */
+ *  loop (a loop of one trip per vector cost more than its work). Row r's spare lanes land on the rows after it,
+ *  written later; nothing is stored past the end of dX. */
 function smallLinearBackwardInputOneOutput(gradZ: usize, w: usize, gradX: usize, batch: i32, k: i32): void {
   const vectors = (k + 3) >> 2, zero = f32x4.splat(0);
   const w0 = loadPart(w, k), w1 = k > 4 ? loadPart(w + 16, k - 4) : zero;

@@ -74,3 +74,58 @@ describe('small-network kernels against their scalar references', () => {
     }
   });
 });
+
+/** Runs `call` with operand `role` of `arrays` placed to end exactly at the end of linear memory (in a page grown
+ *  here, which the allocator never hands out) and the others in blocks; returns the operands' floats after. */
+function atMemoryEnd(arrays: Float32Array[], role: number, call: (ptrs: number[]) => void): Float32Array[] {
+  const others = inWasm(...arrays.map((a, i) => (i === role ? [0] : a)));
+  core.memory.grow(1);
+  const end = core.memory.buffer.byteLength;
+  const ptrs = [...others.ptrs];
+  ptrs[role] = end - arrays[role].length * 4;
+  new Float32Array(core.memory.buffer, ptrs[role], arrays[role].length).set(arrays[role]);
+  try {
+    call(ptrs);
+    // (read through the memory's own buffer: the library's cached views predate this growth)
+    return arrays.map((a, i) => new Float32Array(core.memory.buffer, ptrs[i], a.length).slice());
+  } finally {
+    others.free();
+  }
+}
+
+describe('small-network kernels touch only their operands', () => {
+  // each operand in turn ends at the end of memory: a read or write past it traps (a RuntimeError fails the test)
+  const shapes: [number, number, number][] = [];
+  for (const batch of [1, 2, 5]) for (const k of [1, 2, 3, 5, 10]) for (const n of [1, 2, 3, 5, 10]) shapes.push([batch, k, n]);
+
+  it('forward, dW / dBias and dX, with each operand at the end of memory', () => {
+    for (const [batch, k, n] of shapes) {
+      const forward = [values(batch * k), values(n * k), values(n), new Float32Array(batch * n)];
+      const backward = [values(batch * n), values(batch * k), new Float32Array(n * k), new Float32Array(n)];
+      const input = [values(batch * n), values(n * k), new Float32Array(batch * k)];
+      const expected = {
+        forward: atMemoryEnd(forward, 0, ([x, w, b, z]) =>
+          (k < 4 ? core.smallLinearForwardShortKScalar : core.smallLinearForwardDotScalar)(x, w, b, z, batch, k, n),
+        )[3],
+        backward: atMemoryEnd(backward, 0, ([dz, x, dw, db]) => core.smallLinearBackwardParamsScalar(dz, x, dw, db, batch, k, n)),
+        input: atMemoryEnd(input, 0, ([dz, w, dx]) => core.smallLinearBackwardInputScalar(dz, w, dx, batch, k, n))[2],
+      };
+      const what = `${batch}×${k}→${n}`;
+      for (let role = 0; role < 4; role++) {
+        const z = atMemoryEnd(forward, role, ([x, w, b, out]) =>
+          (k < 4 ? core.smallLinearForwardShortK : core.smallLinearForwardDot)(x, w, b, out, batch, k, n),
+        )[3];
+        expectSameBits(z, expected.forward, `forward ${what}, operand ${role} at the end`);
+        const [, , dw, db] = atMemoryEnd(backward, role, ([dz, x, gw, gb]) =>
+          core.smallLinearBackwardParams(dz, x, gw, gb, batch, k, n),
+        );
+        expectSameBits(dw, expected.backward[2], `dW ${what}, operand ${role} at the end`);
+        expectSameBits(db, expected.backward[3], `dBias ${what}, operand ${role} at the end`);
+      }
+      for (let role = 0; role < 3; role++) {
+        const dx = atMemoryEnd(input, role, ([dz, w, out]) => core.smallLinearBackwardInput(dz, w, out, batch, k, n))[2];
+        expectSameBits(dx, expected.input, `dX ${what}, operand ${role} at the end`);
+      }
+    }
+  });
+});
