@@ -93,10 +93,13 @@ export function smallLinearForwardShortKScalar(x: usize, w: usize, bias: usize, 
 }
 
 /** K ≥ 4: four partial sums over p ≡ 0, 1, 2, 3 (mod 4) in the lanes of a vector, added pairwise, then the
- *  K % 4 tail, then the bias: gemmNT's dot-product kernels, one output at a time. */
+ *  K % 4 tail, then the bias: gemmNT's dot-product kernels, one output at a time. For K ≤ 16 a pass over the
+ *  batch per output holds that output's row of W (and its tail) and runs without inner loops (loops of one to
+ *  four trips cost more than their work here); with several outputs that pays from about four rows (measured:
+ *  16 → 16 on 100 rows 7.8 → 4.7 µs, on one row 95 → 125 ns). */
 export function smallLinearForwardDot(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
-  if (n == 1 && k <= 16) {
-    smallLinearForwardDotOneOutput(x, w, bias, z, batch, k);
+  if (k <= 16 && (n == 1 || batch >= 4)) {
+    for (let j = 0; j < n; j++) dotOneOutput(x, at(w, j * k), bias ? load<f32>(at(bias, j)) : 0, at(z, j), batch, k, n);
     return;
   }
   const k4 = k & ~3;
@@ -112,15 +115,14 @@ export function smallLinearForwardDot(x: usize, w: usize, bias: usize, z: usize,
     }
   }
 }
-/** One output (n = 1), 4 ≤ k ≤ 16: the same sums with W's row held in vectors (and its K % 4 tail in scalars),
- *  no inner loop. */
-function smallLinearForwardDotOneOutput(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32): void {
+/** z[i, j] for every row i, 4 ≤ k ≤ 16, with the row wj of W held in vectors (its K % 4 tail in scalars) and b
+ *  its bias (0 without one); z points at column j, rows n floats apart. */
+@inline function dotOneOutput(x: usize, wj: usize, b: f32, z: usize, batch: i32, k: i32, n: i32): void {
   const k4 = k & ~3, zero = f32x4.splat(0);
-  const w0 = v128.load(w), w1 = k4 > 4 ? v128.load(w, 16) : zero, w2 = k4 > 8 ? v128.load(w, 32) : zero;
-  const w3 = k4 > 12 ? v128.load(w, 48) : zero;
-  const t0: f32 = k > k4 ? load<f32>(at(w, k4)) : 0, t1: f32 = k > k4 + 1 ? load<f32>(at(w, k4 + 1)) : 0;
-  const t2: f32 = k > k4 + 2 ? load<f32>(at(w, k4 + 2)) : 0;
-  const b: f32 = bias ? load<f32>(bias) : 0;
+  const w0 = v128.load(wj), w1 = k4 > 4 ? v128.load(wj, 16) : zero, w2 = k4 > 8 ? v128.load(wj, 32) : zero;
+  const w3 = k4 > 12 ? v128.load(wj, 48) : zero;
+  const t0: f32 = k > k4 ? load<f32>(at(wj, k4)) : 0, t1: f32 = k > k4 + 1 ? load<f32>(at(wj, k4 + 1)) : 0;
+  const t2: f32 = k > k4 + 2 ? load<f32>(at(wj, k4 + 2)) : 0;
   for (let i = 0; i < batch; i++) {
     const xi = at(x, i * k);
     let acc = f32x4.add(zero, f32x4.mul(v128.load(xi), w0));
@@ -131,7 +133,7 @@ function smallLinearForwardDotOneOutput(x: usize, w: usize, bias: usize, z: usiz
     if (k > k4) tail += load<f32>(at(xi, k4)) * t0;
     if (k > k4 + 1) tail += load<f32>(at(xi, k4 + 1)) * t1;
     if (k > k4 + 2) tail += load<f32>(at(xi, k4 + 2)) * t2;
-    store<f32>(at(z, i), hsum(acc) + tail + b);
+    store<f32>(at(z, i * n), hsum(acc) + tail + b);
   }
 }
 export function smallLinearForwardDotScalar(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
