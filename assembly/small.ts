@@ -46,6 +46,28 @@ export function smallPlan(plan: usize, batch: i32): bool {
 
 // ---- forward: z = x·Wᵀ + bias, rows of x [batch, k], W [n, k] ----
 
+/** out[r, 0 .. lanes) = init + coef[r]·v for every row r, lanes ≤ STRIP: v (and init, 0 for none) held in up
+ *  to four vectors, no inner loop (a loop of one trip per vector costs more than its work). The layer with one
+ *  input (z = bias + x·W[·, 0]) and the dX of a layer with one output (0 + dZ·W[0, ·]). Row r's spare lanes land
+ *  on the rows after it, written later; nothing is stored past the end of out. */
+function outerRows(coef: usize, init: usize, v: usize, out: usize, batch: i32, lanes: i32): void {
+  const vectors = (lanes + 3) >> 2, zero = f32x4.splat(0);
+  const v0 = loadPart(v, lanes), v1 = lanes > 4 ? loadPart(v + 16, lanes - 4) : zero;
+  const v2 = lanes > 8 ? loadPart(v + 32, lanes - 8) : zero, v3 = lanes > 12 ? loadPart(v + 48, lanes - 12) : zero;
+  const i0 = init ? loadPart(init, lanes) : zero, i1 = init && lanes > 4 ? loadPart(init + 16, lanes - 4) : zero;
+  const i2 = init && lanes > 8 ? loadPart(init + 32, lanes - 8) : zero;
+  const i3 = init && lanes > 12 ? loadPart(init + 48, lanes - 12) : zero;
+  const end = batch * lanes;
+  for (let r = 0; r < batch; r++) {
+    const s = v128.load32_splat(at(coef, r)), o = r * lanes;
+    storeWhole(out, o, end, f32x4.add(i0, f32x4.mul(s, v0)));
+    if (vectors > 1) storeWhole(out, o + 4, end, f32x4.add(i1, f32x4.mul(s, v1)));
+    if (vectors > 2) storeWhole(out, o + 8, end, f32x4.add(i2, f32x4.mul(s, v2)));
+    if (vectors > 3) storeWhole(out, o + 12, end, f32x4.add(i3, f32x4.mul(s, v3)));
+  }
+}
+
+
 /** Wᵀ of a short-K layer, rows padded to whole vectors: k·⌈n/4⌉·4 ≤ SMALL_MAX_WEIGHTS + 3k floats. */
 const TRANSPOSED = memory.data(<i32>((SMALL_MAX_WEIGHTS + 16) << 2), 16);
 
@@ -54,6 +76,10 @@ const TRANSPOSED = memory.data(<i32>((SMALL_MAX_WEIGHTS + 16) << 2), 16);
  *  vector: a partial one is stored whole (its spare lanes land on the outputs of the rows after it, which a
  *  later pass, or this one at a later row, writes) except where that would pass the end of z. */
 export function smallLinearForwardShortK(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
+  if (k == 1 && n <= STRIP) {
+    outerRows(x, bias, w, z, batch, n); // W [n, 1] is its own transpose
+    return;
+  }
   const stride = (n + 3) & ~3;
   for (let j = 0; j < n; j++) {
     for (let p = 0; p < k; p++) store<f32>(at(TRANSPOSED, p * stride + j), load<f32>(at(w, j * k + p)));
@@ -259,7 +285,7 @@ export function smallLinearBackwardParamsScalar(gradZ: usize, x: usize, gradW: u
  *  by one. */
 export function smallLinearBackwardInput(gradZ: usize, w: usize, gradX: usize, batch: i32, k: i32, n: i32): void {
   if (n == 1 && k <= 16) {
-    smallLinearBackwardInputOneOutput(gradZ, w, gradX, batch, k);
+    outerRows(gradZ, 0, w, gradX, batch, k); // dX[r, ·] = 0 + dZ[r]·W[0, ·]
     return;
   }
   const k4 = k & ~3;
@@ -271,22 +297,6 @@ export function smallLinearBackwardInput(gradZ: usize, w: usize, gradX: usize, b
       v128.store(at(dx, p), acc);
     }
     for (let p = k4; p < k; p++) gradInputScalar(dz, w, dx, k, n, p);
-  }
-}
-/** One output (n = 1), k ≤ 16: dX[r, ·] = 0 + dZ[r]·W[0, ·], W's row held in up to four vectors, no inner
- *  loop (a loop of one trip per vector cost more than its work). Row r's spare lanes land on the rows after it,
- *  written later; nothing is stored past the end of dX. */
-function smallLinearBackwardInputOneOutput(gradZ: usize, w: usize, gradX: usize, batch: i32, k: i32): void {
-  const vectors = (k + 3) >> 2, zero = f32x4.splat(0);
-  const w0 = loadPart(w, k), w1 = k > 4 ? loadPart(w + 16, k - 4) : zero;
-  const w2 = k > 8 ? loadPart(w + 32, k - 8) : zero, w3 = k > 12 ? loadPart(w + 48, k - 12) : zero;
-  const end = batch * k;
-  for (let r = 0; r < batch; r++) {
-    const s = v128.load32_splat(at(gradZ, r)), dx = r * k;
-    storeWhole(gradX, dx, end, f32x4.add(zero, f32x4.mul(s, w0)));
-    if (vectors > 1) storeWhole(gradX, dx + 4, end, f32x4.add(zero, f32x4.mul(s, w1)));
-    if (vectors > 2) storeWhole(gradX, dx + 8, end, f32x4.add(zero, f32x4.mul(s, w2)));
-    if (vectors > 3) storeWhole(gradX, dx + 12, end, f32x4.add(zero, f32x4.mul(s, w3)));
   }
 }
 @inline function gradInputScalar(dz: usize, w: usize, dx: usize, k: i32, n: i32, p: i32): void {
