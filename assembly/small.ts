@@ -67,7 +67,6 @@ function outerRows(coef: usize, init: usize, v: usize, out: usize, batch: i32, l
   }
 }
 
-
 /** Wᵀ of a short-K layer, rows padded to whole vectors: k·⌈n/4⌉·4 ≤ SMALL_MAX_WEIGHTS + 3k floats. */
 const TRANSPOSED = memory.data(<i32>((SMALL_MAX_WEIGHTS + 16) << 2), 16);
 
@@ -235,7 +234,7 @@ export function smallLinearForwardDotScalar(x: usize, w: usize, bias: usize, z: 
   if (lanes > 2) store<f32>(out + 2 * stride, f32x4.extract_lane(v, 2));
   if (lanes > 3) store<f32>(out + 3 * stride, f32x4.extract_lane(v, 3));
 }
-/** The most lanes one stripSum takes. */
+/** The most lanes one stripSum or outerRows holds in vectors at once (four vectors). */
 const STRIP: i32 = 16;
 /** 1.0f, the coefficient of a plain sum (x·1 is x, bit for bit). */
 const ONE = memory.data<f32>([1.0]);
