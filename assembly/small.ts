@@ -44,6 +44,11 @@ export function smallPlan(plan: usize, batch: i32): bool {
 // Each kernel has a scalar reference beside it (…Scalar: the same sums, one float at a time), which the tests
 // compare it with bit for bit over a list of shapes (test/small.test.ts).
 
+/** Below this many rows the kernels below keep their plain row loops: a sum along the batch is too short to
+ *  wait on its adds, and holding vectors or strip sums costs more set-up than it saves (measured at one row:
+ *  dW and dBias of 2 → 8 28 ns against 40; one-output forward and dX a few ns each). */
+const SHORT_BATCH: i32 = 4;
+
 // ---- forward: z = x·Wᵀ + bias, rows of x [batch, k], W [n, k] ----
 
 /** out[r, 0 .. lanes) = init + coef[r]·v for every row r, lanes ≤ STRIP: v (and init, 0 for none) held in up
@@ -120,10 +125,10 @@ export function smallLinearForwardShortKScalar(x: usize, w: usize, bias: usize, 
 /** K ≥ 4: four partial sums over p ≡ 0, 1, 2, 3 (mod 4) in the lanes of a vector, added pairwise, then the
  *  K % 4 tail, then the bias: gemmNT's dot-product kernels, one output at a time. For K ≤ 16 a pass over the
  *  batch per output holds that output's row of W (and its tail) and runs without inner loops (loops of one to
- *  four trips cost more than their work here); with several outputs that pays from about four rows (measured:
- *  16 → 16 on 100 rows 7.8 → 4.7 µs, on one row 95 → 125 ns). */
+ *  four trips cost more than their work here) from SHORT_BATCH rows (measured: 16 → 16 on 100 rows 7.8 → 4.7 µs,
+ *  on one row 95 → 125 ns). */
 export function smallLinearForwardDot(x: usize, w: usize, bias: usize, z: usize, batch: i32, k: i32, n: i32): void {
-  if (k <= 16 && (n == 1 || batch >= 4)) {
+  if (k <= 16 && batch >= SHORT_BATCH) {
     for (let j = 0; j < n; j++) dotOneOutput(x, at(w, j * k), bias ? load<f32>(at(bias, j)) : 0, at(z, j), batch, k, n);
     return;
   }
@@ -245,6 +250,10 @@ const ONE = memory.data<f32>([1.0]);
  *  gradients are overwritten: the step's zeroGrad and accumulation in one), as strip sums over the batch:
  *  along rows of X into rows of dW, or along rows of dZ into columns of dW, whichever takes fewer strips. */
 export function smallLinearBackwardParams(gradZ: usize, x: usize, gradW: usize, gradBias: usize, batch: i32, k: i32, n: i32): void {
+  if (batch < SHORT_BATCH) {
+    backwardParamsShortBatch(gradZ, x, gradW, gradBias, batch, k, n);
+    return;
+  }
   const rowX = <usize>k << 2, rowZ = <usize>n << 2;
   const stripsX = n * ((k + STRIP - 1) / STRIP), stripsZ = k * ((n + STRIP - 1) / STRIP);
   if (stripsX <= stripsZ) {
@@ -262,6 +271,76 @@ export function smallLinearBackwardParams(gradZ: usize, x: usize, gradW: usize, 
   }
   if (!gradBias) return;
   for (let j = 0; j < n; j += STRIP) stripSum(ONE, 0, at(gradZ, j), rowZ, batch, min(STRIP, n - j), at(gradBias, j), 4);
+}
+/** The same sums for batches under SHORT_BATCH: four values of p per vector when K ≥ 4, else four values of j
+ *  (stored lane by lane); the rest one by one. */
+function backwardParamsShortBatch(gradZ: usize, x: usize, gradW: usize, gradBias: usize, batch: i32, k: i32, n: i32): void {
+  if (k >= 4) {
+    const k4 = k & ~3;
+    for (let j = 0; j < n; j++) {
+      for (let p = 0; p < k4; p += 4) {
+        let acc = f32x4.splat(0);
+        for (let r = 0; r < batch; r++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(gradZ, r * n + j)), v128.load(at(x, r * k + p))));
+        v128.store(at(gradW, j * k + p), acc);
+      }
+      for (let p = k4; p < k; p++) gradWeightScalar(gradZ, x, gradW, batch, k, n, j, p);
+    }
+  } else {
+    const n4 = n & ~3;
+    let j0 = 0;
+    for (; j0 + 8 <= n4; j0 += 8) {
+      // two sums at once (independent chains of additions overlap)
+      for (let p = 0; p < k; p++) {
+        let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+        for (let r = 0; r < batch; r++) {
+          const xs = v128.load32_splat(at(x, r * k + p)), dz = at(gradZ, r * n + j0);
+          acc0 = f32x4.add(acc0, f32x4.mul(v128.load(dz), xs));
+          acc1 = f32x4.add(acc1, f32x4.mul(v128.load(dz, 16), xs));
+        }
+        storeColumn(at(gradW, j0 * k + p), k, acc0);
+        storeColumn(at(gradW, (j0 + 4) * k + p), k, acc1);
+      }
+    }
+    for (let j = j0; j < n4; j += 4) {
+      for (let p = 0; p < k; p++) {
+        let acc = f32x4.splat(0);
+        for (let r = 0; r < batch; r++) acc = f32x4.add(acc, f32x4.mul(v128.load(at(gradZ, r * n + j)), v128.load32_splat(at(x, r * k + p))));
+        const out = at(gradW, j * k + p), step = <usize>k << 2;
+        store<f32>(out, f32x4.extract_lane(acc, 0));
+        store<f32>(out + step, f32x4.extract_lane(acc, 1));
+        store<f32>(out + 2 * step, f32x4.extract_lane(acc, 2));
+        store<f32>(out + 3 * step, f32x4.extract_lane(acc, 3));
+      }
+    }
+    for (let j = n4; j < n; j++) for (let p = 0; p < k; p++) gradWeightScalar(gradZ, x, gradW, batch, k, n, j, p);
+  }
+  if (!gradBias) return;
+  const n4 = n & ~3;
+  let j0 = 0;
+  for (; j0 + 8 <= n4; j0 += 8) {
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+    for (let r = 0; r < batch; r++) {
+      const dz = at(gradZ, r * n + j0);
+      acc0 = f32x4.add(acc0, v128.load(dz));
+      acc1 = f32x4.add(acc1, v128.load(dz, 16));
+    }
+    v128.store(at(gradBias, j0), acc0);
+    v128.store(at(gradBias, j0 + 4), acc1);
+  }
+  for (let j = j0; j < n4; j += 4) {
+    let acc = f32x4.splat(0);
+    for (let r = 0; r < batch; r++) acc = f32x4.add(acc, v128.load(at(gradZ, r * n + j)));
+    v128.store(at(gradBias, j), acc);
+  }
+  for (let j = n4; j < n; j++) gradBiasScalar(gradZ, gradBias, batch, n, j);
+}
+/** The lanes of v at out, out + k floats, out + 2k floats, out + 3k floats (a column of four rows of k). */
+@inline function storeColumn(out: usize, k: i32, v: v128): void {
+  const step = <usize>k << 2;
+  store<f32>(out, f32x4.extract_lane(v, 0));
+  store<f32>(out + step, f32x4.extract_lane(v, 1));
+  store<f32>(out + 2 * step, f32x4.extract_lane(v, 2));
+  store<f32>(out + 3 * step, f32x4.extract_lane(v, 3));
 }
 @inline function gradWeightScalar(gradZ: usize, x: usize, gradW: usize, batch: i32, k: i32, n: i32, j: i32, p: i32): void {
   let sum: f32 = 0;
@@ -283,7 +362,7 @@ export function smallLinearBackwardParamsScalar(gradZ: usize, x: usize, gradW: u
 /** dX[r, p] = Σ_j dZ[r, j]·W[j, p], a sum along the outputs from 0: four values of p per vector, the rest one
  *  by one. */
 export function smallLinearBackwardInput(gradZ: usize, w: usize, gradX: usize, batch: i32, k: i32, n: i32): void {
-  if (n == 1 && k <= 16) {
+  if (n == 1 && k <= STRIP && batch >= SHORT_BATCH) {
     outerRows(gradZ, 0, w, gradX, batch, k); // dX[r, ·] = 0 + dZ[r]·W[0, ·]
     return;
   }
