@@ -44,9 +44,9 @@ export function smallPlan(plan: usize, batch: i32): bool {
 // Each kernel has a scalar reference beside it (…Scalar: the same sums, one float at a time), which the tests
 // compare it with bit for bit over a list of shapes (test/small.test.ts).
 
-/** Below this many rows the kernels below keep their plain row loops: a sum along the batch is too short to
- *  wait on its adds, and holding vectors or strip sums costs more set-up than it saves (measured at one row:
- *  dW and dBias of 2 → 8 28 ns against 40; one-output forward and dX a few ns each). */
+/** Below this many rows dW / dBias, the dot-product forward and the one-output dX keep their plain row loops: a
+ *  sum along the batch is too short to wait on its adds, and holding vectors or strip sums costs more set-up
+ *  than it saves (measured at one row: dW and dBias of 2 → 8 28 ns against 40; the others a few ns each). */
 const SHORT_BATCH: i32 = 4;
 
 // ---- forward: z = x·Wᵀ + bias, rows of x [batch, k], W [n, k] ----
@@ -247,7 +247,7 @@ const ONE = memory.data<f32>([1.0]);
 // ---- backward ----
 
 /** dW[j, p] = Σ_r dZ[r, j]·X[r, p] and dBias[j] = Σ_r dZ[r, j], each a sum along the batch from 0 (the
- *  gradients are overwritten: the step's zeroGrad and accumulation in one), as strip sums over the batch:
+ *  gradients are overwritten: the step's zeroGrad and accumulation in one), from SHORT_BATCH rows as strip sums:
  *  along rows of X into rows of dW, or along rows of dZ into columns of dW, whichever takes fewer strips. */
 export function smallLinearBackwardParams(gradZ: usize, x: usize, gradW: usize, gradBias: usize, batch: i32, k: i32, n: i32): void {
   if (batch < SHORT_BATCH) {
