@@ -106,3 +106,30 @@ describe("trainStep's Float32Array path", () => {
     for (const n of [a, b]) n.dispose();
   });
 });
+
+describe('fit() and the small path', () => {
+  it('decides per batch size: full batches that the packed GEMM takes, a last batch that the small path takes', async () => {
+    // 16 → 16 at 64 rows packs (the packed kernel sums in another order than the small path); the last 10 rows
+    // take the small path. trainStep decides per call, so the same batches through it are the reference.
+    const layers = () => [new Linear(16, 16), new Tanh(), new Linear(16, 1)];
+    const viaFit = new Network(layers(), { seed: 21 });
+    const viaSteps = viaFit.clone();
+    const g = new Generator(22);
+    const rows = 2 * 64 + 10;
+    const x = g.normal(rows * 16);
+    const y = g.normal(rows);
+    g.dispose();
+    const loss = new MSELoss();
+    const fitOpt = new SGD(viaFit.parameters(), { lr: 0.05 });
+    const stepOpt = new SGD(viaSteps.parameters(), { lr: 0.05 });
+    await viaFit.fit(x, y, { loss, optimizer: fitOpt, batchSize: 64, epochs: 2, shuffle: false });
+    for (let epoch = 0; epoch < 2; epoch++) {
+      for (let start = 0; start < rows; start += 64) {
+        const end = Math.min(rows, start + 64);
+        viaSteps.trainStep(x.subarray(start * 16, end * 16), y.subarray(start, end), loss, stepOpt);
+      }
+    }
+    expect(bits(viaFit)).toEqual(bits(viaSteps));
+    for (const n of [viaFit, viaSteps]) n.dispose();
+  });
+});
