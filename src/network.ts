@@ -63,13 +63,23 @@ function writeShort(heap: Float32Array, at: number, values: Float32Array): void 
   else for (let i = 0; i < values.length; i++) heap[at + i] = values[i];
 }
 
-/** Whether every value is finite (NaN − NaN and ∞ − ∞ are NaN). */
+/** Whether every value is finite: v − v is 0, or NaN for NaN and ±∞, so the sums below stay 0 exactly when all
+ *  are (four sums and no branch per value: W1's trainStep ~4 % faster than a compare and early exit per value). */
 function allFinite(values: Float32Array): boolean {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v - v !== 0) return false;
+  const n = values.length,
+    n4 = n - (n & 3);
+  let a = 0,
+    b = 0,
+    c = 0,
+    d = 0;
+  for (let i = 0; i < n4; i += 4) {
+    a += values[i] - values[i];
+    b += values[i + 1] - values[i + 1];
+    c += values[i + 2] - values[i + 2];
+    d += values[i + 3] - values[i + 3];
   }
-  return true;
+  for (let i = n4; i < n; i++) a += values[i] - values[i];
+  return a + b + c + d === 0;
 }
 
 /** @internal The session of a live network, after refusing `what` while fit() holds it (unless reading). */

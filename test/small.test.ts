@@ -66,6 +66,13 @@ describe("trainStep's Float32Array path", () => {
   const cases: [string, Float32Array, Float32Array, string][] = [
     ['NaN in x', Float32Array.of(0, NaN), Float32Array.of(1), 'NON_FINITE'],
     ['Infinity in the target', Float32Array.of(0, 1), Float32Array.of(Infinity), 'NON_FINITE'],
+    [
+      '−Infinity in x past its first four values',
+      Float32Array.of(0, 1, 2, 3, 4, -Infinity, 6, 7),
+      new Float32Array(4),
+      'NON_FINITE',
+    ],
+    ['NaN in the target past its first four values', new Float32Array(10), Float32Array.of(0, 1, 2, 3, NaN), 'NON_FINITE'],
     ['x not whole rows', Float32Array.of(0, 1, 2), Float32Array.of(1), 'SHAPE_MISMATCH'],
     ['a target of the wrong length', Float32Array.of(0, 1), Float32Array.of(1, 0), 'SHAPE_MISMATCH'],
     ['an empty x', new Float32Array(0), new Float32Array(0), 'SHAPE_MISMATCH'],
@@ -86,6 +93,8 @@ describe("trainStep's Float32Array path", () => {
       }
       expect(error).toBeInstanceOf(BackpropError);
       expect((error as BackpropError).code).toBe(code);
+      // named at the input (a NaN that reached the core would surface as a non-finite loss instead)
+      if (code === 'NON_FINITE') expect((error as Error).message).toMatch(/expected finite numbers in (x|target), got/);
       expect(bits(net)).toEqual(before);
       expect(opt.snapshot()).toEqual(state);
       net.dispose();
