@@ -194,39 +194,82 @@ export function smallLinearForwardDotScalar(x: usize, w: usize, bias: usize, z: 
  *  at coef + i·coefStride bytes, strip row i at strip + i·stripStride; the result's lane l goes to
  *  out + l·outStride bytes. Rows before the last are read as whole vectors (the spare lanes of a partial
  *  vector read the start of the next row and are never stored) where a row holds those spare lanes; the last
- *  row reads only its own floats. */
-@inline function stripSum(coef: usize, coefStride: usize, strip: usize, stripStride: usize, count: i32, lanes: i32, out: usize, outStride: usize): void {
+ *  row reads only its own floats.
+ *  With `bias` (≠ 0) the same pass sums a bias gradient, as more chains from +0: Σ_i coef[i] into bias[0]
+ *  (`biasOfCoef`: dZ is the coefficient), else Σ_i strip[i, ·] into bias[0 .. lanes) (dZ is the strip). */
+@inline function stripSum(
+  coef: usize, coefStride: usize, strip: usize, stripStride: usize, count: i32, lanes: i32, out: usize, outStride: usize,
+  bias: usize, biasOfCoef: bool,
+): void {
   const vectors = (lanes + 3) >> 2, tail = lanes - ((vectors - 1) << 2);
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   let c = coef, row = strip;
   if (<usize>((4 - tail) << 2) > stripStride) {
     // rows of one float (a partial vector's spare lanes could pass the last row): every row reads only its own
     for (let i = 0; i < count; i++) {
-      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(c), loadPart(row, tail)));
+      const s = v128.load32_splat(c), r = loadPart(row, tail);
+      a0 = f32x4.add(a0, f32x4.mul(s, r));
+      if (bias) b0 = f32x4.add(b0, biasOfCoef ? s : r);
       c += coefStride;
       row += stripStride;
     }
     storeLanes(out, outStride, a0, tail);
+    if (bias) storeLanes(bias, 4, b0, biasOfCoef ? 1 : tail);
     return;
   }
   for (let i = 1; i < count; i++) {
-    const s = v128.load32_splat(c);
-    a0 = f32x4.add(a0, f32x4.mul(s, v128.load(row)));
-    if (vectors > 1) a1 = f32x4.add(a1, f32x4.mul(s, v128.load(row, 16)));
-    if (vectors > 2) a2 = f32x4.add(a2, f32x4.mul(s, v128.load(row, 32)));
-    if (vectors > 3) a3 = f32x4.add(a3, f32x4.mul(s, v128.load(row, 48)));
+    const s = v128.load32_splat(c), r0 = v128.load(row);
+    a0 = f32x4.add(a0, f32x4.mul(s, r0));
+    if (bias) b0 = f32x4.add(b0, biasOfCoef ? s : r0);
+    if (vectors > 1) {
+      const r1 = v128.load(row, 16);
+      a1 = f32x4.add(a1, f32x4.mul(s, r1));
+      if (bias && !biasOfCoef) b1 = f32x4.add(b1, r1);
+    }
+    if (vectors > 2) {
+      const r2 = v128.load(row, 32);
+      a2 = f32x4.add(a2, f32x4.mul(s, r2));
+      if (bias && !biasOfCoef) b2 = f32x4.add(b2, r2);
+    }
+    if (vectors > 3) {
+      const r3 = v128.load(row, 48);
+      a3 = f32x4.add(a3, f32x4.mul(s, r3));
+      if (bias && !biasOfCoef) b3 = f32x4.add(b3, r3);
+    }
     c += coefStride;
     row += stripStride;
   }
-  const s = v128.load32_splat(c);
-  a0 = f32x4.add(a0, f32x4.mul(s, loadPart(row, vectors == 1 ? tail : 4)));
-  if (vectors > 1) a1 = f32x4.add(a1, f32x4.mul(s, loadPart(row + 16, vectors == 2 ? tail : 4)));
-  if (vectors > 2) a2 = f32x4.add(a2, f32x4.mul(s, loadPart(row + 32, vectors == 3 ? tail : 4)));
-  if (vectors > 3) a3 = f32x4.add(a3, f32x4.mul(s, loadPart(row + 48, tail)));
+  const s = v128.load32_splat(c), r0 = loadPart(row, vectors == 1 ? tail : 4);
+  a0 = f32x4.add(a0, f32x4.mul(s, r0));
+  if (bias) b0 = f32x4.add(b0, biasOfCoef ? s : r0);
+  if (vectors > 1) {
+    const r1 = loadPart(row + 16, vectors == 2 ? tail : 4);
+    a1 = f32x4.add(a1, f32x4.mul(s, r1));
+    if (bias && !biasOfCoef) b1 = f32x4.add(b1, r1);
+  }
+  if (vectors > 2) {
+    const r2 = loadPart(row + 32, vectors == 3 ? tail : 4);
+    a2 = f32x4.add(a2, f32x4.mul(s, r2));
+    if (bias && !biasOfCoef) b2 = f32x4.add(b2, r2);
+  }
+  if (vectors > 3) {
+    const r3 = loadPart(row + 48, tail);
+    a3 = f32x4.add(a3, f32x4.mul(s, r3));
+    if (bias && !biasOfCoef) b3 = f32x4.add(b3, r3);
+  }
   storeLanes(out, outStride, a0, vectors == 1 ? tail : 4);
   if (vectors > 1) storeLanes(out + 4 * outStride, outStride, a1, vectors == 2 ? tail : 4);
   if (vectors > 2) storeLanes(out + 8 * outStride, outStride, a2, vectors == 3 ? tail : 4);
   if (vectors > 3) storeLanes(out + 12 * outStride, outStride, a3, tail);
+  if (!bias) return;
+  if (biasOfCoef) {
+    store<f32>(bias, f32x4.extract_lane(b0, 0));
+    return;
+  }
+  storeLanes(bias, 4, b0, vectors == 1 ? tail : 4);
+  if (vectors > 1) storeLanes(bias + 16, 4, b1, vectors == 2 ? tail : 4);
+  if (vectors > 2) storeLanes(bias + 32, 4, b2, vectors == 3 ? tail : 4);
+  if (vectors > 3) storeLanes(bias + 48, 4, b3, tail);
 }
 /** The low `lanes` lanes of v at out, out + stride, out + 2·stride, … bytes. */
 @inline function storeLanes(out: usize, stride: usize, v: v128, lanes: i32): void {
@@ -241,14 +284,13 @@ export function smallLinearForwardDotScalar(x: usize, w: usize, bias: usize, z: 
 }
 /** The most lanes one stripSum or outerRows holds in vectors at once (four vectors). */
 const STRIP: i32 = 16;
-/** 1.0f, the coefficient of a plain sum (x·1 is x, bit for bit). */
-const ONE = memory.data<f32>([1.0]);
 
 // ---- backward ----
 
 /** dW[j, p] = Σ_r dZ[r, j]·X[r, p] and dBias[j] = Σ_r dZ[r, j], each a sum along the batch from 0 (the
  *  gradients are overwritten: the step's zeroGrad and accumulation in one), from SHORT_BATCH rows as strip sums:
- *  along rows of X into rows of dW, or along rows of dZ into columns of dW, whichever takes fewer strips. */
+ *  along rows of X into rows of dW, or along rows of dZ into columns of dW, whichever takes fewer strips. The
+ *  bias chains add the floats of dZ, as the reference does. */
 export function smallLinearBackwardParams(gradZ: usize, x: usize, gradW: usize, gradBias: usize, batch: i32, k: i32, n: i32): void {
   if (batch < SHORT_BATCH) {
     backwardParamsShortBatch(gradZ, x, gradW, gradBias, batch, k, n);
@@ -256,21 +298,23 @@ export function smallLinearBackwardParams(gradZ: usize, x: usize, gradW: usize, 
   }
   const rowX = <usize>k << 2, rowZ = <usize>n << 2;
   const stripsX = n * ((k + STRIP - 1) / STRIP), stripsZ = k * ((n + STRIP - 1) / STRIP);
+  // dBias rides along the first strip of each row of dW (its sum of the coefficients), or of column 0 (its sum
+  // of the rows of dZ)
   if (stripsX <= stripsZ) {
     for (let j = 0; j < n; j++) {
       for (let p = 0; p < k; p += STRIP) {
-        stripSum(at(gradZ, j), rowZ, at(x, p), rowX, batch, min(STRIP, k - p), at(gradW, j * k + p), 4);
+        const bias = p == 0 && gradBias ? at(gradBias, j) : 0;
+        stripSum(at(gradZ, j), rowZ, at(x, p), rowX, batch, min(STRIP, k - p), at(gradW, j * k + p), 4, bias, true);
       }
     }
   } else {
     for (let p = 0; p < k; p++) {
       for (let j = 0; j < n; j += STRIP) {
-        stripSum(at(x, p), rowX, at(gradZ, j), rowZ, batch, min(STRIP, n - j), at(gradW, j * k + p), rowX);
+        const bias = p == 0 && gradBias ? at(gradBias, j) : 0;
+        stripSum(at(x, p), rowX, at(gradZ, j), rowZ, batch, min(STRIP, n - j), at(gradW, j * k + p), rowX, bias, false);
       }
     }
   }
-  if (!gradBias) return;
-  for (let j = 0; j < n; j += STRIP) stripSum(ONE, 0, at(gradZ, j), rowZ, batch, min(STRIP, n - j), at(gradBias, j), 4);
 }
 /** The same sums for batches under SHORT_BATCH: four values of p per vector when K ≥ 4, else four values of j
  *  (stored lane by lane); the rest one by one. */
