@@ -198,7 +198,8 @@ function firstLayerWithNonFiniteGrad(plan: usize): i32 {
 /** forward, loss, zeroGrad and backward for the batch already in the plan's input buffer, then (with
  *  `update`) the optimizer step. The step is taken only when the loss and every gradient are finite, so a
  *  diverging batch leaves the parameters and optimizer state as they were. Writes the loss to the result;
- *  returns a STATUS_*. */
+ *  returns a STATUS_*. `small`: smallPlan()'s answer for this plan and batch size (the caller's, taken once
+ *  where the batch size repeats). */
 function trainStep(
   plan: usize, loss: usize, optimizer: usize, target: usize, batch: i32, update: bool, inputGrad: bool, weights: usize,
   small: bool,
@@ -313,7 +314,8 @@ export function networkTrainEpochs(config: usize): i32 {
   const input = load<usize>(row(plan, 0) + PLAN_ROW_INPUT);
   const mean = load<i32>(loss + LOSS_CONFIG_REDUCTION) == REDUCTION_MEAN;
   // whether the small path takes a batch depends on its size only: full batches and the last one
-  const smallFull = smallPlan(plan, min(batchSize, count)), smallLast = smallPlan(plan, count % batchSize == 0 ? batchSize : count % batchSize);
+  const smallFull = smallPlan(plan, min(batchSize, count));
+  const smallLast = smallPlan(plan, count % batchSize == 0 ? batchSize : count % batchSize);
   for (let epoch = 0; epoch < epochs; epoch++) {
     if (rng) rngShuffleI32(rng, indices, count);
     let sum: f64 = 0, items: f64 = 0, batchIndex = 0;
