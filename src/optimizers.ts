@@ -152,11 +152,11 @@ export abstract class Optimizer<O extends Resolved = Resolved> {
     return this.block.ptr;
   }
 
-  /** @internal The block pointer, after checking the optimizer and all its parameters are alive. */
+  /** @internal The block pointer, after checking the optimizer is alive. That covers its parameters: the
+   *  layer that owns one disposes this optimizer before it frees its memory (attachDependent), so a live
+   *  optimizer has live parameters. (A check per parameter cost ~7 % of a small network's trainStep.) */
   readyBlock(): Ptr {
-    const ptr = this.alivePtr();
-    for (let i = 0; i < this.params.length; i++) this.params[i].owner.assertAlive();
-    return ptr;
+    return this.alivePtr();
   }
 
   /** @internal The options that rebuild this optimizer (its checkpoint config). */

@@ -185,6 +185,25 @@ describe('4. disposing a network releases the optimizer state kept for its param
     expect(after.liveObjects).toBe(base.liveObjects);
   });
 
+  // trainStep() and fit() check only the optimizer itself before the core reads its parameter table: they rely
+  // on this (every parameter's owner disposes the optimizer when it goes), so it must hold for every owner
+  it('an optimizer over several owners is disposed by whichever goes first: a network, or a bare layer', () => {
+    const [a, b] = [xor(1), xor(2)];
+    const bare = new Linear(2, 3);
+    const opt = new SGD([...a.parameters(), ...b.parameters(), ...bare.parameters()], { lr: 0.1 });
+    a.trainStep(x, y, new MSELoss(), opt);
+    bare.dispose();
+    expect(opt.disposed).toBe(true);
+    expectCode(() => a.trainStep(x, y, new MSELoss(), opt), 'DISPOSED');
+    const other = new SGD([...a.parameters(), ...b.parameters()], { lr: 0.1 });
+    b.dispose();
+    expect(other.disposed).toBe(true);
+    const before = a.parameters().map((p) => p.data.slice());
+    expectCode(() => a.trainStep(Float32Array.of(0, 1), Float32Array.of(1), new MSELoss(), other), 'DISPOSED');
+    expect(a.parameters().map((p) => p.data.slice())).toEqual(before);
+    a.dispose();
+  });
+
   it('memory stays flat over 10,000 networks, each trained one Adam step and dropped with its optimizer undisposed', () => {
     const warm = xor(0);
     warm.trainStep(x, y, new MSELoss(), new Adam(warm.parameters()));
