@@ -1,6 +1,9 @@
 // The GEMMs of a Linear layer on the threads build, 1 thread vs N, interleaved in one process (the pool's
 // thread count is switched between trials): where threads pay, per product. Usage after `npm run bench:build`:
 //   node bench/threads-gemm.mjs [threads=2] [trials=15]
+// ADAPTIVE=0 turns the pool's measuring off (every product that is split runs on the pool: what the pool
+// itself gives); ONLY=<text> keeps the products whose name contains it. Each line ends with the share of
+// that product's calls the pool ran alone (its back-off: assembly/pool.ts).
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
@@ -22,6 +25,7 @@ for (let index = 1; index < THREADS; index++) {
 }
 const scratch = Math.ceil(core.alloc(core.poolScratchBytes(THREADS) + 64) / 64) * 64;
 const use = (n) => core.poolConfigure(n, scratch, 1, 5000);
+if (process.env.ADAPTIVE === '0') core.poolSetAdaptive(0);
 
 function block(floats) {
   const p = core.alloc(floats * 4);
@@ -72,7 +76,8 @@ function time(fn, mflop) {
 console.log(
   `threads-gemm: 1 vs ${THREADS} threads, ${TRIALS} interleaved trials (GFLOP/s medians; ratio per trial: median, min–max)`,
 );
-for (const [name, mflop, fn] of all) {
+for (const [name, mflop, fn] of all.filter(([name]) => name.includes(process.env.ONLY ?? ''))) {
+  const [alone0, pooled0] = [core.poolStats(0), core.poolStats(1)];
   const one = [],
     many = [],
     ratio = [];
@@ -92,8 +97,10 @@ for (const [name, mflop, fn] of all) {
     ratio.push(got[THREADS] / got[1]);
   }
   const r = [...ratio].sort((p, q) => p - q);
+  const [alone, pooled] = [core.poolStats(0) - alone0, core.poolStats(1) - pooled0];
   console.log(
-    `${name.padEnd(30)} ${mflop.toFixed(2).padStart(7)} MFLOP  1t ${median(one).toFixed(1).padStart(5)}  ${THREADS}t ${median(many).toFixed(1).padStart(5)}  ${median(ratio).toFixed(2)}× (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)})`,
+    `${name.padEnd(30)} ${mflop.toFixed(2).padStart(7)} MFLOP  1t ${median(one).toFixed(1).padStart(5)}  ${THREADS}t ${median(many).toFixed(1).padStart(5)}  ${median(ratio).toFixed(2)}× (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)})` +
+      (alone + pooled ? `  alone ${Math.round((100 * alone) / (alone + pooled))} %` : ''),
   );
 }
 core.poolQuit();

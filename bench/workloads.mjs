@@ -293,6 +293,7 @@ export const WORKLOADS = [
     unit: 'samples/s',
     kind: 'epoch',
     higherIsBetter: true,
+    twoCoreCeiling: true, // bench/peers/two-cores.mjs, measured at each repetition beside the thread rows
     ratios: ['tight JS', 'backprop-wasm fit', 'PyTorch 1 thread', 'PyTorch 2 threads'],
     peers: () => classifierPeers(CLASSIFIERS.W2),
   },
@@ -302,6 +303,7 @@ export const WORKLOADS = [
     unit: 'samples/s',
     kind: 'epoch',
     higherIsBetter: true,
+    twoCoreCeiling: true, // bench/peers/two-cores.mjs, measured at each repetition beside the thread rows
     ratios: ['tight JS', 'backprop-wasm fit', 'PyTorch 1 thread', 'PyTorch 2 threads'],
     peers: () => classifierPeers(CLASSIFIERS.W3),
   },
