@@ -401,6 +401,38 @@ function markdown(report) {
   return lines.join('\n');
 }
 
+/** The README's paragraph on what threads bought (its bench-threads block), written from the same report as
+ *  the tables so that no figure is copied by hand. */
+function threadsSummary(report) {
+  const { workloads: w, sweep } = report;
+  const one = 'backprop-wasm fit',
+    two = 'backprop-wasm fit, 2 threads',
+    twoRelaxed = 'backprop-wasm fit, 2 threads, relaxed SIMD',
+    torch1 = 'PyTorch 1 thread',
+    torch2 = 'PyTorch 2 threads';
+  const ratio = (id, a, b) => ratioText(w[id] && perRepRatio(w[id], a, b));
+  const ceiling = (id) => (w[id]?.ceiling ? ratioText(stats(w[id].ceiling.values)) : 'not measured');
+  const widths = sweep
+    ? Object.values(sweep.training)
+        .map((t) => `${ratioText(perRepRatio(t, two, one))} at h = ${t.h}`)
+        .join(', ')
+    : 'not measured';
+  return [
+    `What 2 threads bought in the last \`npm run bench\` (${report.date}, ${report.cpu}, ${report.reps} interleaved`,
+    'repetitions; per repetition, median (min–max); written by bench/run.mjs, the full tables are under Results).',
+    `2 threads ÷ 1 thread: W3 (256 → 512 → 512 → 10, batch 128) ${ratio('W3', two, one)}; W2 (784 → 128 → 10,`,
+    `batch 64) ${ratio('W2', two, one)}. What the machine gave a second thread at the same time — the peak loop on`,
+    `two threads ÷ one, "two cores' ceiling": W3 ${ceiling('W3')}, W2 ${ceiling('W2')}; PyTorch's own 2 threads ÷ 1`,
+    `thread: W3 ${ratio('W3', torch2, torch1)}, W2 ${ratio('W2', torch2, torch1)}. 2 threads with relaxed SIMD ÷`,
+    `plain 1 thread: W3 ${ratio('W3', twoRelaxed, one)}, W2 ${ratio('W2', twoRelaxed, one)}. The width sweep`,
+    `(256 → h → 10, batch 64; at h ≤ 16 nothing is split, so those ratios are two processes' noise): ${widths}.`,
+    `With another process spinning on one of the two cores: W3 ${ratio('W3-busy', two, one)}, W2`,
+    `${ratio('W2-busy', two, one)}, where PyTorch with 2 threads ran at W3 ${ratio('W3-busy', torch2, torch1)}, W2`,
+    `${ratio('W2-busy', torch2, torch1)} of its 1 thread. Per product: \`node bench/threads-gemm.mjs 2\` (after`,
+    '`npm run bench:build`); this machine now: `node bench/peers/two-cores.mjs`.',
+  ].join('\n');
+}
+
 const summarize = (results) => {
   for (const w of Object.values(results)) for (const p of Object.values(w.peers)) Object.assign(p, stats(p.values));
   return results;
@@ -448,10 +480,12 @@ writeFileSync(new URL(`./results/latest${suffix}.md`, import.meta.url), table + 
 if (!suffix) {
   const readmeUrl = new URL('../README.md', import.meta.url);
   const readme = readFileSync(readmeUrl, 'utf8');
-  const updated = readme.replace(
-    /<!-- bench:start -->[\s\S]*<!-- bench:end -->/,
-    `<!-- bench:start -->\n${table}\n<!-- bench:end -->`,
-  );
+  const updated = readme
+    .replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`)
+    .replace(
+      /<!-- bench-threads:start -->[\s\S]*<!-- bench-threads:end -->/,
+      `<!-- bench-threads:start -->\n${threadsSummary(report)}\n<!-- bench-threads:end -->`,
+    );
   writeFileSync(readmeUrl, updated);
 }
 console.log('\n' + table);
