@@ -1,9 +1,9 @@
 // The machine's own ceiling for two threads, measured beside the thread rows: bench/assembly/peak.ts's loop
 // (registers and L1 only: the two threads share nothing but the machine) on two worker threads at once, their
-// GFLOP/s summed, ÷ the same loop on one of them alone. A machine with two free cores gives ~2×; two vCPUs
-// that the host runs on one core's two hyperthreads (or lends to another guest) give less — and then no
-// program's 2 threads ÷ 1 thread can reach 2× either. (Seen here on 2026-12-07: 2.0× in one minute, 1.6× in
-// another, on the same VM.)
+// GFLOP/s summed, ÷ the same loop on one of them alone. Two free cores give ~2× (this 2-vCPU VM, quiet:
+// 1.85–2.03×); a core that another process keeps busy, or two vCPUs that the host runs on one core's
+// hyperthreads, give less — and then no program's 2 threads ÷ 1 thread can reach 2× either. (With a
+// `node -e 'for(;;){}'` left running by mistake it read 1.04–1.5×: it is what caught that.)
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
