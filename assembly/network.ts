@@ -22,7 +22,7 @@ import {
   PLAN_ROW_PARAMS, PLAN_ROW_WEIGHT, PLAN_ROW_BIAS, PLAN_ROW_WEIGHT_GRAD, PLAN_ROW_BIAS_GRAD, PLAN_ROW_INPUT,
   PLAN_ROW_OUTPUT, PLAN_ROW_GRAD_INPUT, PLAN_ROW_GRAD_OUTPUT,
   STEP_CONFIG_PLAN, STEP_CONFIG_LOSS, STEP_CONFIG_OPTIMIZER, STEP_CONFIG_TARGET, STEP_CONFIG_BATCH, STEP_CONFIG_UPDATE,
-  STEP_CONFIG_INPUT_GRAD, STEP_CONFIG_SAMPLE_WEIGHTS,
+  STEP_CONFIG_INPUT_GRAD, STEP_CONFIG_SAMPLE_WEIGHTS, STEP_CONFIG_PATH, STEP_PATH_DECIDE, STEP_PATH_SMALL, STEP_PATH_LAYERS,
   EPOCH_CONFIG_PLAN, EPOCH_CONFIG_LOSS, EPOCH_CONFIG_OPTIMIZER, EPOCH_CONFIG_INPUTS, EPOCH_CONFIG_INPUT_ROW_BYTES,
   EPOCH_CONFIG_TARGETS, EPOCH_CONFIG_TARGET_ROW_BYTES, EPOCH_CONFIG_INDICES, EPOCH_CONFIG_COUNT, EPOCH_CONFIG_BATCH_SIZE,
   EPOCH_CONFIG_TARGET_BUFFER, EPOCH_CONFIG_BATCH_LOSSES, EPOCH_CONFIG_EPOCHS, EPOCH_CONFIG_SHUFFLE_RNG,
@@ -265,8 +265,21 @@ export function networkTrainStep(step: usize): i32 {
   return trainStep(
     plan, load<usize>(step + STEP_CONFIG_LOSS), load<usize>(step + STEP_CONFIG_OPTIMIZER),
     load<usize>(step + STEP_CONFIG_TARGET), batch, load<i32>(step + STEP_CONFIG_UPDATE) != 0,
-    load<i32>(step + STEP_CONFIG_INPUT_GRAD) != 0, load<usize>(step + STEP_CONFIG_SAMPLE_WEIGHTS), smallPlan(plan, batch),
+    load<i32>(step + STEP_CONFIG_INPUT_GRAD) != 0, load<usize>(step + STEP_CONFIG_SAMPLE_WEIGHTS),
+    stepPath(step, plan, batch) == STEP_PATH_SMALL,
   );
+}
+
+/** The config's path, deciding it (smallPlan) and writing it into the config the first time: trainStep keeps
+ *  its config between calls while the plan and batch size stay (src/step-config.ts writes `decide` whenever
+ *  they change), so a loop of steps decides once (walking the plan each call was ~3 % of W4's trainStep). */
+@inline function stepPath(step: usize, plan: usize, batch: i32): i32 {
+  let path = load<i32>(step + STEP_CONFIG_PATH);
+  if (path == STEP_PATH_DECIDE) {
+    path = smallPlan(plan, batch) ? STEP_PATH_SMALL : STEP_PATH_LAYERS;
+    store<i32>(step + STEP_CONFIG_PATH, path);
+  }
+  return path;
 }
 
 /** Copies rows indices[start .. start+count) of `src` (rows of `rowBytes`) to consecutive rows of `dst`. */

@@ -41,6 +41,7 @@ export class StepConfigs {
         batch,
         update: true,
         inputGrad: false,
+        path: 'decide', // the core decides on the first step and keeps its answer here until this is rewritten
       });
       Object.assign(key, { optimizer, plan: plan.ptr, target, batch });
     }

@@ -119,7 +119,8 @@ describe("trainStep's Float32Array path", () => {
 describe('fit() and the small path', () => {
   it('decides per batch size: full batches that the packed GEMM takes, a last batch that the small path takes', async () => {
     // 16 → 16 at 64 rows packs (the packed kernel sums in another order than the small path); the last 10 rows
-    // take the small path. trainStep decides per call, so the same batches through it are the reference.
+    // take the small path. trainStep decides on the first call of each batch size (its config keeps the answer
+    // until the size changes): the same batches through it, sizes alternating, are the reference.
     const layers = () => [new Linear(16, 16), new Tanh(), new Linear(16, 1)];
     const viaFit = new Network(layers(), { seed: 21 });
     const viaSteps = viaFit.clone();
