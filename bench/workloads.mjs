@@ -82,6 +82,7 @@ function classifierPeers({
   slowRows,
   torchThreads = [1, 2],
   ourThreads = OUR_THREADS,
+  threadsGroup = '',
   others = true,
 }) {
   const classes = sizes.at(-1),
@@ -122,7 +123,7 @@ function classifierPeers({
         };
       },
     ],
-    ...ourThreads.map(([threads, simd]) => [threadsPeerName(threads, simd), threadsPeer(threads, simd, torchTask)]),
+    ...ourThreads.map(([threads, simd]) => [threadsPeerName(threads, simd), threadsPeer(threads, simd, torchTask, threadsGroup)]),
     ...torchPeers(torchTask, torchThreads),
   ].concat(
     others
@@ -315,10 +316,9 @@ export const WORKLOADS = [
     higherIsBetter: true,
     ratios: ['backprop-wasm fit', 'PyTorch 1 thread'],
     peers: () =>
-      classifierPeers({ ...CLASSIFIERS[base], others: false, ourThreads: [[2, 'plain']] }).map(([name, setup]) => [
-        name,
-        withBusyCore(setup),
-      ]),
+      classifierPeers({ ...CLASSIFIERS[base], others: false, ourThreads: [[2, 'plain']], threadsGroup: 'busy' }).map(
+        ([name, setup]) => [name, withBusyCore(setup)],
+      ),
   })),
   {
     id: 'W4',

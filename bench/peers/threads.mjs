@@ -16,9 +16,12 @@ function start(threads, simd) {
   return new JsonLinesProcess(child, 'threads peer');
 }
 
+// One process per configuration and `group`: the pool's measurements and back-offs (assembly/pool.ts) live as
+// long as its process, so the busy-core workloads get processes of their own — a pool that has just backed
+// off from a spinning neighbour would otherwise carry that into the quiet W2/W3 rows that follow.
 const children = new Map();
-const child = (threads, simd) => {
-  const key = `${threads}/${simd}`;
+const child = (threads, simd, group = '') => {
+  const key = `${threads}/${simd}/${group}`;
   if (!children.has(key)) children.set(key, start(threads, simd));
   return children.get(key);
 };
@@ -35,12 +38,13 @@ export function closeThreadPeers() {
 export const threadsPeerName = (threads, simd) =>
   `backprop-wasm fit, ${threads} thread${threads > 1 ? 's' : ''}${simd === 'relaxed' ? ', relaxed SIMD' : ''}`;
 
-/** A bench/run.mjs peer ({ measure }) for fit() epochs of the task (the PyTorch peer's task object). */
-export function threadsPeer(threads, simd, task) {
+/** A bench/run.mjs peer ({ measure }) for fit() epochs of the task (the PyTorch peer's task object), in the
+ *  process of its configuration and `group`. */
+export function threadsPeer(threads, simd, task, group = '') {
   return async () => ({
     measure: async ({ quick, minSeconds }) =>
       (
-        await child(threads, simd).request({
+        await child(threads, simd, group).request({
           cmd: 'measure',
           ...task,
           warmupRuns: 1,
