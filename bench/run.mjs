@@ -326,7 +326,7 @@ function targetsTable(workloads) {
   }
   lines.push(
     '',
-    "Two cores' ceiling: bench/assembly/peak.ts's register-only loop on two worker threads at once (GFLOP/s summed) ÷ on one, measured at the start of each repetition of that workload (bench/peers/two-cores.mjs): what this machine gives any program's second thread at that time. A 2-vCPU VM whose host runs both vCPUs on one core's hyperthreads gives well under 2×.",
+    "Two cores' ceiling: bench/assembly/peak.ts's register-only loop on two worker threads at once (GFLOP/s summed) ÷ on one, measured at the start of each repetition of that workload (bench/peers/two-cores.mjs): what this machine gives any program's second thread at that time: ~2× with two free cores, less when another process keeps one busy or the host shares it.",
     '',
   );
   return lines;
