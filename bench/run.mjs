@@ -56,6 +56,17 @@ async function measure(workload, setup) {
 
 const toUnit = (workload, rate) => (workload.unit === 'µs/step' ? 1e6 / rate : rate);
 
+/** Lets this process's own background work finish before the next peer: after a heavy JS peer (brain.js,
+ *  tfjs-cpu, the JS MLPs) V8's concurrent GC and compiler threads ran on for a while on the second core and
+ *  took it from the next 2-thread row. A W3 probe with those peers in the rotation, 2 threads ÷ 1 thread:
+ *  1.16–1.34× without this, 1.41–2.2× with it (4 repetitions each, 2026-12-07). gc() where node runs with
+ *  --expose-gc (npm run bench does). */
+async function settle() {
+  globalThis.gc?.();
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+}
+const SETTLE_MS = 500;
+
 async function runWorkloads(selected) {
   const results = {};
   for (const w of selected)
@@ -71,6 +82,7 @@ async function runWorkloads(selected) {
       // rotate the order each repetition so no peer always runs first (or after the same neighbour)
       const order = peers.map((_, i) => peers[(i + rep) % peers.length]);
       for (const [name, setup] of order) {
+        await settle();
         const value = toUnit(w, await measure(w, setup));
         (results[w.id].peers[name] ??= { values: [] }).values.push(value);
         console.log(
