@@ -2,6 +2,7 @@
 // with 1 thread, and each GEMM of its training step against the per-core peak); then the GEMM kernels against
 // the machine's WASM-SIMD peak. Writes bench/results/latest.json and latest.md, and the README's table.
 // BENCH_ONLY=W1,W2,W3,W4,SWEEP,GEMM picks sections (results go to latest-partial.*); BENCH_REPS, BENCH_QUICK=1.
+// Run it directly as `node --expose-gc bench/run.mjs`, as npm run bench does: it collects between peers (settle).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import b from 'benny';
@@ -61,11 +62,11 @@ const toUnit = (workload, rate) => (workload.unit === 'µs/step' ? 1e6 / rate : 
  *  took it from the next 2-thread row. A W3 probe with those peers in the rotation, 2 threads ÷ 1 thread:
  *  1.16–1.34× without this, 1.41–2.2× with it (4 repetitions each, 2026-12-07). gc() where node runs with
  *  --expose-gc (npm run bench does). */
+const SETTLE_MS = 500;
 async function settle() {
   globalThis.gc?.();
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 }
-const SETTLE_MS = 500;
 
 async function runWorkloads(selected) {
   const results = {};
