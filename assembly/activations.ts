@@ -293,6 +293,45 @@ function logSoftmaxBackward(a: usize, gradA: usize, gradZ: usize, rows: i32, wid
 }
 
 /** a = σ(z) over rows × width values (width matters only to the per-row kernels). */
+// ---- four values in registers: the one-row training step (assembly/one-row.ts) ----
+
+/** Whether activationForwardX4 / activationBackwardX4 take `kernel`. Each gives, lane by lane, the float its
+ *  array kernel above gives (the same operations as that kernel's vector body or scalar tail). */
+export function activationInRegisters(kernel: i32): bool {
+  return kernel == LAYER_IDENTITY || kernel == LAYER_RELU || kernel == LAYER_LEAKY_RELU || kernel == LAYER_SIGMOID ||
+    kernel == LAYER_TANH;
+}
+
+/** a = σ(z) in four lanes, for a kernel that activationInRegisters() takes. */
+@inline export function activationForwardX4(kernel: i32, params: usize, z: v128): v128 {
+  if (kernel == LAYER_RELU) return f32x4.max(z, f32x4.splat(0));
+  if (kernel == LAYER_SIGMOID) return sigmoidX4(z);
+  if (kernel == LAYER_TANH) {
+    let a = f32x4.splat(Mathf.tanh(f32x4.extract_lane(z, 0)));
+    a = f32x4.replace_lane(a, 1, Mathf.tanh(f32x4.extract_lane(z, 1)));
+    a = f32x4.replace_lane(a, 2, Mathf.tanh(f32x4.extract_lane(z, 2)));
+    return f32x4.replace_lane(a, 3, Mathf.tanh(f32x4.extract_lane(z, 3)));
+  }
+  if (kernel == LAYER_LEAKY_RELU) {
+    const slope = f32x4.splat(load<f32>(params + LEAKY_RELU_NEGATIVE_SLOPE));
+    return v128.bitselect(z, f32x4.mul(z, slope), f32x4.gt(z, f32x4.splat(0)));
+  }
+  return z; // identity
+}
+
+/** ∂L/∂z = σ'(z)·∂L/∂a in four lanes, from z, a = σ(z) and g = ∂L/∂a. */
+@inline export function activationBackwardX4(kernel: i32, params: usize, z: v128, a: v128, g: v128): v128 {
+  const one = f32x4.splat(1), zero = f32x4.splat(0);
+  if (kernel == LAYER_RELU) return v128.and(g, f32x4.gt(z, zero));
+  if (kernel == LAYER_SIGMOID) return f32x4.mul(g, f32x4.mul(f32x4.sub(one, a), a));
+  if (kernel == LAYER_TANH) return f32x4.mul(g, f32x4.sub(one, f32x4.mul(a, a)));
+  if (kernel == LAYER_LEAKY_RELU) {
+    const slope = f32x4.splat(load<f32>(params + LEAKY_RELU_NEGATIVE_SLOPE));
+    return v128.bitselect(g, f32x4.mul(g, slope), f32x4.gt(z, zero));
+  }
+  return g; // identity
+}
+
 export function activationForward(kernel: i32, params: usize, z: usize, a: usize, rows: i32, width: i32): void {
   const n = rows * width;
   switch (kernel) {

@@ -13,6 +13,7 @@ import { firstNonFiniteF32 } from "./memory";
 import { optimizerStep } from "./optimizers";
 import { rngShuffleI32 } from "./random";
 import { smallPlan, smallForward, smallBackward } from "./small";
+import { rowPlan, rowForward, rowBackward } from "./one-row";
 import { RESULT } from "./result";
 import { poolTakeFailure } from "./pool";
 import {
@@ -23,6 +24,7 @@ import {
   PLAN_ROW_OUTPUT, PLAN_ROW_GRAD_INPUT, PLAN_ROW_GRAD_OUTPUT,
   STEP_CONFIG_PLAN, STEP_CONFIG_LOSS, STEP_CONFIG_OPTIMIZER, STEP_CONFIG_TARGET, STEP_CONFIG_BATCH, STEP_CONFIG_UPDATE,
   STEP_CONFIG_INPUT_GRAD, STEP_CONFIG_SAMPLE_WEIGHTS, STEP_CONFIG_PATH, STEP_PATH_DECIDE, STEP_PATH_SMALL, STEP_PATH_LAYERS,
+  STEP_PATH_ROW,
   EPOCH_CONFIG_PLAN, EPOCH_CONFIG_LOSS, EPOCH_CONFIG_OPTIMIZER, EPOCH_CONFIG_INPUTS, EPOCH_CONFIG_INPUT_ROW_BYTES,
   EPOCH_CONFIG_TARGETS, EPOCH_CONFIG_TARGET_ROW_BYTES, EPOCH_CONFIG_INDICES, EPOCH_CONFIG_COUNT, EPOCH_CONFIG_BATCH_SIZE,
   EPOCH_CONFIG_TARGET_BUFFER, EPOCH_CONFIG_BATCH_LOSSES, EPOCH_CONFIG_EPOCHS, EPOCH_CONFIG_SHUFFLE_RNG,
@@ -198,34 +200,42 @@ function firstLayerWithNonFiniteGrad(plan: usize): i32 {
 /** forward, loss, zeroGrad and backward for the batch already in the plan's input buffer, then (with
  *  `update`) the optimizer step. The step is taken only when the loss and every gradient are finite, so a
  *  diverging batch leaves the parameters and optimizer state as they were. Writes the loss to the result;
- *  returns a STATUS_*. `small`: smallPlan()'s answer for this plan and batch size (the caller's, taken once
- *  where the batch size repeats). */
+ *  returns a STATUS_*. `path`: a STEP_PATH_* other than decide — pathFor()'s answer for this plan and batch
+ *  size (the caller's, taken once where the batch size repeats). */
 function trainStep(
   plan: usize, loss: usize, optimizer: usize, target: usize, batch: i32, update: bool, inputGrad: bool, weights: usize,
-  small: bool,
+  path: i32,
 ): i32 {
-  // one compiled copy per path: with `small` a constant, each copy holds only its own calls (with the small-path
+  // one compiled copy per path: with the path a constant, each copy holds only its own calls (with the small-path
   // decision taken once per fit() call, W4's fit ran ~11 % faster than one function that branched: median of six
   // interleaved A/B runs)
-  return small
+  if (path == STEP_PATH_ROW) return rowTrainStep(plan, loss, optimizer, target, update, inputGrad, weights);
+  return path == STEP_PATH_SMALL
     ? smallTrainStep(plan, loss, optimizer, target, batch, update, inputGrad, weights)
     : layersTrainStep(plan, loss, optimizer, target, batch, update, inputGrad, weights);
+}
+function rowTrainStep(
+  plan: usize, loss: usize, optimizer: usize, target: usize, update: bool, inputGrad: bool, weights: usize,
+): i32 {
+  return trainStepOn(plan, loss, optimizer, target, 1, update, inputGrad, weights, STEP_PATH_ROW);
 }
 function smallTrainStep(
   plan: usize, loss: usize, optimizer: usize, target: usize, batch: i32, update: bool, inputGrad: bool, weights: usize,
 ): i32 {
-  return trainStepOn(plan, loss, optimizer, target, batch, update, inputGrad, weights, true);
+  return trainStepOn(plan, loss, optimizer, target, batch, update, inputGrad, weights, STEP_PATH_SMALL);
 }
 function layersTrainStep(
   plan: usize, loss: usize, optimizer: usize, target: usize, batch: i32, update: bool, inputGrad: bool, weights: usize,
 ): i32 {
-  return trainStepOn(plan, loss, optimizer, target, batch, update, inputGrad, weights, false);
+  return trainStepOn(plan, loss, optimizer, target, batch, update, inputGrad, weights, STEP_PATH_LAYERS);
 }
 @inline function trainStepOn(
   plan: usize, loss: usize, optimizer: usize, target: usize, batch: i32, update: bool, inputGrad: bool, weights: usize,
-  small: bool,
+  path: i32,
 ): i32 {
-  if (small) smallForward(plan, batch); // the same results without the GEMMs' fixed costs
+  // the small paths give the layers path's results without the GEMMs' fixed costs
+  if (path == STEP_PATH_ROW) rowForward(plan);
+  else if (path == STEP_PATH_SMALL) smallForward(plan, batch);
   else forwardLayers(plan, batch);
   if (poolTakeFailure()) return STATUS_WORKER_FAILED; // a chunk of the forward was never computed
   const pred = output(plan), width = outputWidth(plan);
@@ -241,15 +251,17 @@ function layersTrainStep(
   const value = load<i32>(loss + LOSS_CONFIG_REDUCTION) == REDUCTION_MEAN ? sum / count : sum;
   store<f64>(RESULT + RESULT_LOSS, value);
   if (!isFinite(value)) return STATUS_NON_FINITE_LOSS;
-  if (!small) networkZeroGrad(plan); // the small backward overwrites the gradients
+  if (path == STEP_PATH_LAYERS) networkZeroGrad(plan); // the small backwards overwrite the gradients
   const gradOutput = load<usize>(row(plan, layerCount(plan) - 1) + PLAN_ROW_GRAD_OUTPUT);
   lossBackward(loss, pred, target, gradOutput, batch, width, count);
   if (weights) scaleRows(gradOutput, weights, batch, width);
-  if (small) smallBackward(plan, batch, inputGrad);
+  let bad = -1;
+  if (path == STEP_PATH_ROW) bad = rowBackward(plan, inputGrad); // tests the gradients' finiteness on the way
+  else if (path == STEP_PATH_SMALL) smallBackward(plan, batch, inputGrad);
   else backwardLayers(plan, batch, inputGrad, true);
   if (poolTakeFailure()) return STATUS_WORKER_FAILED; // nothing is updated
   if (!update) return STATUS_OK;
-  const bad = firstLayerWithNonFiniteGrad(plan);
+  if (path != STEP_PATH_ROW) bad = firstLayerWithNonFiniteGrad(plan);
   if (bad >= 0) {
     store<i32>(RESULT + RESULT_WHERE, bad);
     return STATUS_NON_FINITE_GRADIENT;
@@ -259,6 +271,13 @@ function layersTrainStep(
   return STATUS_OK;
 }
 
+/** The path a training step of `batch` rows takes: the one-row step, the small path, or the layers' own
+ *  kernels (the GEMMs). */
+function pathFor(plan: usize, batch: i32): i32 {
+  if (!smallPlan(plan, batch)) return STEP_PATH_LAYERS;
+  return batch == 1 && rowPlan(plan) ? STEP_PATH_ROW : STEP_PATH_SMALL;
+}
+
 /** One training step as a StepConfig describes it. */
 export function networkTrainStep(step: usize): i32 {
   const plan = load<usize>(step + STEP_CONFIG_PLAN), batch = load<i32>(step + STEP_CONFIG_BATCH);
@@ -266,17 +285,17 @@ export function networkTrainStep(step: usize): i32 {
     plan, load<usize>(step + STEP_CONFIG_LOSS), load<usize>(step + STEP_CONFIG_OPTIMIZER),
     load<usize>(step + STEP_CONFIG_TARGET), batch, load<i32>(step + STEP_CONFIG_UPDATE) != 0,
     load<i32>(step + STEP_CONFIG_INPUT_GRAD) != 0, load<usize>(step + STEP_CONFIG_SAMPLE_WEIGHTS),
-    stepPath(step, plan, batch) == STEP_PATH_SMALL,
+    stepPath(step, plan, batch),
   );
 }
 
-/** The config's path, deciding it (smallPlan) and writing it into the config the first time: trainStep keeps
+/** The config's path, deciding it (pathFor) and writing it into the config the first time: trainStep keeps
  *  its config between calls while the plan and batch size stay (src/step-config.ts writes `decide` whenever
  *  they change), so a loop of steps decides once (walking the plan each call was ~3 % of W4's trainStep). */
 @inline function stepPath(step: usize, plan: usize, batch: i32): i32 {
   let path = load<i32>(step + STEP_CONFIG_PATH);
   if (path == STEP_PATH_DECIDE) {
-    path = smallPlan(plan, batch) ? STEP_PATH_SMALL : STEP_PATH_LAYERS;
+    path = pathFor(plan, batch);
     store<i32>(step + STEP_CONFIG_PATH, path);
   }
   return path;
@@ -326,9 +345,9 @@ export function networkTrainEpochs(config: usize): i32 {
   const predictions = load<usize>(config + EPOCH_CONFIG_PREDICTIONS);
   const input = load<usize>(row(plan, 0) + PLAN_ROW_INPUT);
   const mean = load<i32>(loss + LOSS_CONFIG_REDUCTION) == REDUCTION_MEAN;
-  // whether the small path takes a batch depends on its size only: full batches and the last one
-  const smallFull = smallPlan(plan, min(batchSize, count));
-  const smallLast = smallPlan(plan, count % batchSize == 0 ? batchSize : count % batchSize);
+  // the path a batch takes depends on its size only: full batches and the last one
+  const pathFull = pathFor(plan, min(batchSize, count));
+  const pathLast = pathFor(plan, count % batchSize == 0 ? batchSize : count % batchSize);
   for (let epoch = 0; epoch < epochs; epoch++) {
     if (rng) rngShuffleI32(rng, indices, count);
     let sum: f64 = 0, items: f64 = 0, batchIndex = 0;
@@ -337,8 +356,8 @@ export function networkTrainEpochs(config: usize): i32 {
       gatherRows(inputs, indices, start, rows, inputRowBytes, input);
       gatherRows(targets, indices, start, rows, targetRowBytes, targetBuffer);
       if (sampleWeights) gatherRows(sampleWeights, indices, start, rows, 4, weightBuffer);
-      const small = rows == batchSize ? smallFull : smallLast;
-      const status = trainStep(plan, loss, optimizer, targetBuffer, rows, true, false, sampleWeights ? weightBuffer : 0, small);
+      const path = rows == batchSize ? pathFull : pathLast;
+      const status = trainStep(plan, loss, optimizer, targetBuffer, rows, true, false, sampleWeights ? weightBuffer : 0, path);
       if (status != STATUS_OK) {
         store<i32>(RESULT + RESULT_EPOCH, epoch);
         store<i32>(RESULT + RESULT_BATCH, batchIndex);

@@ -2,7 +2,21 @@
 // trainStep (the small path for these shapes) and its clone trained with forward, loss.forward/backward,
 // backward and optimizer.step (always the GEMM path) must hold bit-identical parameters after every step.
 import { describe, expect, it } from 'vitest';
-import { BackpropError, type Layer, Generator, Linear, MSELoss, Network, ReLU, SGD, Sigmoid, Tanh, init } from '../src/index';
+import {
+  BackpropError,
+  type Layer,
+  Generator,
+  Identity,
+  LeakyReLU,
+  Linear,
+  MSELoss,
+  Network,
+  ReLU,
+  SGD,
+  Sigmoid,
+  Tanh,
+  init,
+} from '../src/index';
 
 await init();
 
@@ -32,6 +46,9 @@ function layersFor(widths: number[], k: number): Layer[] {
 function bits(net: Network): Uint32Array[] {
   return net.parameters().map((p) => new Uint32Array(Float32Array.from(p.data).buffer));
 }
+function gradBits(net: Network): Uint32Array[] {
+  return net.parameters().map((p) => new Uint32Array(Float32Array.from(p.grad).buffer));
+}
 
 describe('small-network training steps', () => {
   SHAPES.forEach((shape, k) => {
@@ -59,6 +76,101 @@ describe('small-network training steps', () => {
       }
       for (const n of [small, gemm]) n.dispose();
     });
+  });
+});
+
+/** Trains `net` and a clone of it on the same rows, the first by trainStep (whatever path the core takes for
+ *  one row), the clone by forward, loss.forward/backward, backward and optimizer.step (always the GEMM path),
+ *  and expects the same loss and the same parameter bits after every step. */
+function expectSameAsGemmPath(net: Network, rows: number, seed: number) {
+  const gemm = net.clone();
+  const g = new Generator(seed);
+  const x = g.normal(rows * net.inFeatures);
+  const y = g.uniform(rows * net.outFeatures);
+  g.dispose();
+  const loss = new MSELoss();
+  const opt = new SGD(net.parameters(), { lr: 0.3, momentum: 0.5 });
+  const gemmOpt = new SGD(gemm.parameters(), { lr: 0.3, momentum: 0.5 });
+  for (let r = 0; r < rows; r++) {
+    const xr = x.subarray(r * net.inFeatures, (r + 1) * net.inFeatures);
+    const yr = y.subarray(r * net.outFeatures, (r + 1) * net.outFeatures);
+    const stepLoss = net.trainStep(xr, yr, loss, opt);
+    gemmOpt.zeroGrad();
+    const pred = gemm.forward(xr);
+    const gemmLoss = loss.forward(pred, yr, net.outFeatures);
+    gemm.backward(loss.backward());
+    gemmOpt.step();
+    expect(stepLoss).toBe(gemmLoss);
+    expect(bits(net)).toEqual(bits(gemm));
+    expect(gradBits(net), 'the gradients').toEqual(gradBits(gemm));
+  }
+  gemm.dispose();
+}
+
+// The one-row step (assembly/one-row.ts: batch 1, every Linear at most 16 wide each way, activations held in
+// registers) over its cases: short K (1–3, its column gathers) and dot-product K with each K % 4 tail, outputs
+// in whole and partial vectors, with and without a bias, each activation it takes, an activation with no
+// Linear before it and two in a row, and the widest layer it takes next to one it leaves to the small path.
+describe('one-row training steps, against the GEMM path', () => {
+  const activations = [() => new Sigmoid(), () => new ReLU(), () => new Tanh(), () => new LeakyReLU(0.1), () => new Identity()];
+  const cases: [string, () => Layer[]][] = [];
+  let c = 0;
+  for (const k of [1, 2, 3, 4, 5, 7, 8, 13, 16]) {
+    for (const n of [1, 3, 4, 6, 8, 16]) {
+      const act = activations[c % activations.length];
+      const bias = c % 3 !== 2;
+      const out = [1, 2, 5][c % 3];
+      cases.push([
+        `${k} → ${n} (${act().constructor.name}${bias ? '' : ', no bias'}) → ${out}`,
+        () => [new Linear(k, n, { bias }), act(), new Linear(n, out)],
+      ]);
+      c++;
+    }
+  }
+  cases.push(
+    ['an activation first, then two in a row', () => [new Tanh(), new Linear(3, 5), new Sigmoid(), new ReLU(), new Linear(5, 2)]],
+    ['16 → 16 → 16 (the widest it takes)', () => [new Linear(16, 16), new Sigmoid(), new Linear(16, 16), new Tanh()]],
+    ['17 → 4 → 1 (wider: the small path)', () => [new Linear(17, 4), new Sigmoid(), new Linear(4, 1)]],
+  );
+  cases.forEach(([name, layers], i) => {
+    it(name, () => {
+      const net = new Network(layers(), { seed: 40 + i });
+      expectSameAsGemmPath(net, 4, 100 + i);
+      net.dispose();
+    });
+  });
+
+  it('a saturated sigmoid (σ′ = 0: signed zeros in dZ, which the gradients turn to +0 as the GEMM path does)', () => {
+    const net = new Network([new Linear(1, 4), new Sigmoid(), new Linear(4, 1)], { seed: 3 });
+    net.parameters()[0].data.set([60, -60, 45, -45]); // |z| > 20 for |x| > 0.5: σ(z) is 0 or 1 in float32
+    expectSameAsGemmPath(net, 6, 7);
+    net.dispose();
+  });
+
+  it('refuses a step whose gradient overflows (the loss finite), naming the layer and changing nothing', () => {
+    // z = 3e38·w0 − 3e38·w1 = 0 with w0 = w1 = 1: the loss (0 − 1)² is finite, dW = −2·(±3e38) is not
+    for (const batch of [1, 2]) {
+      const net = new Network([new Identity(), new Linear(2, 1, { bias: false })], { seed: 1 });
+      net.parameters()[0].data.set([1, 1]);
+      const opt = new SGD(net.parameters(), { lr: 0.1 });
+      const before = bits(net);
+      const x = Float32Array.from({ length: 2 * batch }, (_, i) => (i % 2 ? -3e38 : 3e38));
+      let error: unknown;
+      try {
+        net.trainStep(
+          x,
+          Float32Array.from({ length: batch }, () => 1),
+          new MSELoss(),
+          opt,
+        );
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `batch ${batch}`).toBeInstanceOf(BackpropError);
+      expect((error as Error).message).toMatch(/a gradient of layers\[1\] became NaN or Infinity/);
+      expect(bits(net)).toEqual(before);
+      net.dispose();
+    }
   });
 });
 
