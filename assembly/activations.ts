@@ -292,7 +292,6 @@ function logSoftmaxBackward(a: usize, gradA: usize, gradZ: usize, rows: i32, wid
   }
 }
 
-/** a = σ(z) over rows × width values (width matters only to the per-row kernels). */
 // ---- four values in registers: the one-row training step (assembly/one-row.ts) ----
 
 /** Whether activationForwardX4 / activationBackwardX4 take `kernel`. Each gives, lane by lane, the float its
@@ -332,6 +331,7 @@ export function activationInRegisters(kernel: i32): bool {
   return g; // identity
 }
 
+/** a = σ(z) over rows × width values (width matters only to the per-row kernels). */
 export function activationForward(kernel: i32, params: usize, z: usize, a: usize, rows: i32, width: i32): void {
   const n = rows * width;
   switch (kernel) {
