@@ -190,9 +190,7 @@ function linearBackward(op: usize, inputGrad: bool): bool {
     for (let e = 0; e < count; e += 4) {
       const lanes = min(4, count - e);
       const dzs = k == 1 ? loadPart(at(dz, e), lanes) : dupPairs(loadPart(at(dz, e >> 1), lanes >> 1));
-      const g = f32x4.add(zero, f32x4.mul(dzs, xs));
-      storePart(at(gradW, e), g, lanes);
-      bad = f32x4.add(bad, nonFinite(g, lanes));
+      bad = f32x4.add(bad, storeGrad(at(gradW, e), f32x4.add(zero, f32x4.mul(dzs, xs)), lanes));
     }
   } else {
     // a row of dW per output: dz_j against x, whole vectors, then the k % 4 tail
@@ -219,7 +217,7 @@ function linearBackward(op: usize, inputGrad: bool): bool {
   return anyNaN(bad);
 }
 
-/** Stores the low `lanes` lanes of g at `at` and returns their finiteness term (nonFinite). */
+/** Stores the low `lanes` lanes of g at `to` and returns their finiteness term (nonFinite). */
 @inline function storeGrad(to: usize, g: v128, lanes: i32): v128 {
   storePart(to, g, lanes);
   return nonFinite(g, lanes);
