@@ -50,54 +50,34 @@ function gradBits(net: Network): Uint32Array[] {
   return net.parameters().map((p) => new Uint32Array(Float32Array.from(p.grad).buffer));
 }
 
-describe('small-network training steps', () => {
-  SHAPES.forEach((shape, k) => {
-    const widths = shape.slice(0, -1);
-    const batch = shape[shape.length - 1];
-    it(`${widths.join(' → ')}, batch ${batch}: bit-identical to the GEMM path`, () => {
-      const small = new Network(layersFor(widths, k), { seed: 10 + k });
-      const gemm = small.clone();
-      const g = new Generator(k + 1);
-      const x = g.normal(batch * widths[0]);
-      const y = g.uniform(batch * widths[widths.length - 1]);
-      g.dispose();
-      const loss = new MSELoss();
-      const smallOpt = new SGD(small.parameters(), { lr: 0.3, momentum: 0.5 });
-      const gemmOpt = new SGD(gemm.parameters(), { lr: 0.3, momentum: 0.5 });
-      for (let step = 0; step < 5; step++) {
-        const smallLoss = small.trainStep(x, y, loss, smallOpt);
-        gemmOpt.zeroGrad();
-        const pred = gemm.forward(x);
-        const gemmLoss = loss.forward(pred, y, widths[widths.length - 1]);
-        gemm.backward(loss.backward());
-        gemmOpt.step();
-        expect(smallLoss).toBe(gemmLoss);
-        expect(bits(small)).toEqual(bits(gemm));
-      }
-      for (const n of [small, gemm]) n.dispose();
-    });
-  });
-});
-
-/** Trains `net` and a clone of it on the same rows, the first by trainStep (whatever path the core takes for
- *  one row), the clone by forward, loss.forward/backward, backward and optimizer.step (always the GEMM path),
- *  and expects the same loss and the same parameter bits after every step. */
-function expectSameAsGemmPath(net: Network, rows: number, seed: number) {
-  const gemm = net.clone();
+/** Rows of x (normal) and a target (uniform) for `net`, drawn from Generator(seed). */
+function randomRows(net: Network, rows: number, seed: number): { x: Float32Array; y: Float32Array } {
   const g = new Generator(seed);
   const x = g.normal(rows * net.inFeatures);
   const y = g.uniform(rows * net.outFeatures);
   g.dispose();
+  return { x, y };
+}
+
+/** Trains `net` and a clone of it for `steps` steps on batches of `batch` rows of x, y (taken in turn, from the
+ *  start again after the last), the first by trainStep (whatever path the core takes for that batch), the
+ *  clone by forward, loss.forward/backward, backward and optimizer.step (always the GEMM path), and expects the
+ *  same loss, parameter bits and gradient bits after every step. */
+function expectSameAsGemmPath(net: Network, data: { x: Float32Array; y: Float32Array }, batch: number, steps: number) {
+  const gemm = net.clone();
+  const [inF, outF] = [net.inFeatures, net.outFeatures];
+  const rows = data.y.length / outF;
   const loss = new MSELoss();
   const opt = new SGD(net.parameters(), { lr: 0.3, momentum: 0.5 });
   const gemmOpt = new SGD(gemm.parameters(), { lr: 0.3, momentum: 0.5 });
-  for (let r = 0; r < rows; r++) {
-    const xr = x.subarray(r * net.inFeatures, (r + 1) * net.inFeatures);
-    const yr = y.subarray(r * net.outFeatures, (r + 1) * net.outFeatures);
-    const stepLoss = net.trainStep(xr, yr, loss, opt);
+  for (let step = 0; step < steps; step++) {
+    const start = (step * batch) % rows;
+    const x = data.x.subarray(start * inF, (start + batch) * inF);
+    const y = data.y.subarray(start * outF, (start + batch) * outF);
+    const stepLoss = net.trainStep(x, y, loss, opt);
     gemmOpt.zeroGrad();
-    const pred = gemm.forward(xr);
-    const gemmLoss = loss.forward(pred, yr, net.outFeatures);
+    const pred = gemm.forward(x);
+    const gemmLoss = loss.forward(pred, y, outF);
     gemm.backward(loss.backward());
     gemmOpt.step();
     expect(stepLoss).toBe(gemmLoss);
@@ -106,6 +86,18 @@ function expectSameAsGemmPath(net: Network, rows: number, seed: number) {
   }
   gemm.dispose();
 }
+
+describe('small-network training steps', () => {
+  SHAPES.forEach((shape, k) => {
+    const widths = shape.slice(0, -1);
+    const batch = shape[shape.length - 1];
+    it(`${widths.join(' → ')}, batch ${batch}: bit-identical to the GEMM path`, () => {
+      const small = new Network(layersFor(widths, k), { seed: 10 + k });
+      expectSameAsGemmPath(small, randomRows(small, batch, k + 1), batch, 5);
+      small.dispose();
+    });
+  });
+});
 
 // The one-row step (assembly/one-row.ts: batch 1, every Linear at most 16 wide each way, activations held in
 // registers) over its cases: short K (1–3, its column gathers) and dot-product K with each K % 4 tail, outputs
@@ -135,7 +127,7 @@ describe('one-row training steps, against the GEMM path', () => {
   cases.forEach(([name, layers], i) => {
     it(name, () => {
       const net = new Network(layers(), { seed: 40 + i });
-      expectSameAsGemmPath(net, 4, 100 + i);
+      expectSameAsGemmPath(net, randomRows(net, 4, 100 + i), 1, 4);
       net.dispose();
     });
   });
@@ -143,7 +135,7 @@ describe('one-row training steps, against the GEMM path', () => {
   it('a saturated sigmoid (σ′ = 0: signed zeros in dZ, which the gradients turn to +0 as the GEMM path does)', () => {
     const net = new Network([new Linear(1, 4), new Sigmoid(), new Linear(4, 1)], { seed: 3 });
     net.parameters()[0].data.set([60, -60, 45, -45]); // |z| > 20 for |x| > 0.5: σ(z) is 0 or 1 in float32
-    expectSameAsGemmPath(net, 6, 7);
+    expectSameAsGemmPath(net, randomRows(net, 6, 7), 1, 6);
     net.dispose();
   });
 
