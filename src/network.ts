@@ -5,7 +5,7 @@ import { type Ptr, beginStaging, copyF32, getCore, heapF32, readF32, WasmBlock, 
 import { BackpropError, describeValue } from './errors.js';
 import { type MatrixInput, requirePositiveInteger, stageFinite, toFlatRows } from './input.js';
 import { STATUS_OK, readResultField, readResultLoss } from './kernel.js';
-import { StepConfigs } from './step-config.js';
+import { type RepeatStep, StepConfigs } from './step-config.js';
 import { Layer, Linear, Parameter } from './layers.js';
 import { type LayerBuffer } from './buffer.js';
 import { Dropout } from './dropout.js';
@@ -275,7 +275,7 @@ export class Network {
    *  before the step. If the loss or a gradient is NaN/Infinity the step is not taken (parameters and
    *  optimizer state stay as they were) and a NON_FINITE error is thrown. */
   trainStep(x: MatrixInput, target: MatrixInput | Int32Array, loss: Loss, optimizer: Optimizer): number {
-    const fast = this.plainTrainStep(x, target, loss, optimizer);
+    const fast = this.repeatPlainStep(x, target, loss, optimizer) ?? this.plainTrainStep(x, target, loss, optimizer);
     if (fast !== null) return fast;
     const session = this.session('trainStep()', 'write');
     checkLossAndOptimizer(loss, optimizer);
@@ -306,14 +306,49 @@ export class Network {
     if (!allFinite(x) || !allFinite(target) || (batch === 1 && this.hasBatchNorm)) return null;
     const optimizerPtr = optimizer.readyBlock();
     if (plan.ensureCapacity(batch)) this.heldBatch = 0;
-    const step = this.steps.config(plan, loss, kernel, optimizerPtr, plan.target, batch, this);
+    const repeat = {
+      loss,
+      kernel,
+      optimizer,
+      optimizerPtr,
+      capacity: plan.capacity,
+      inputs: x.length,
+      targets: target.length,
+      inputAt: plan.input >>> 2,
+      targetAt: plan.target >>> 2,
+      step: this.steps.config(plan, loss, kernel, optimizerPtr, plan.target, batch, this),
+    };
+    const result = this.runPlainStep(repeat, x, target);
+    this.steps.repeat = repeat; // after the step: one that threw is not repeated
+    return result;
+  }
+
+  /** plainTrainStep again, with what it staged last time (StepConfigs.repeat), when the call is the same but
+   *  for the data: the same loss and optimizer (still alive, its block where it was), Float32Arrays of the same
+   *  sizes, all finite, and the plan's buffers where they were. Null otherwise, as plainTrainStep. */
+  private repeatPlainStep(x: unknown, target: unknown, loss: Loss, optimizer: Optimizer): number | null {
+    const last = this.steps.repeat,
+      plan = this.plan;
+    if (last === null || plan === null || last.loss !== loss || last.optimizer !== optimizer || this.busy !== null) return null;
+    if (!(x instanceof Float32Array) || x.length !== last.inputs) return null;
+    if (!(target instanceof Float32Array) || target.length !== last.targets) return null;
+    if (optimizer.readyBlock() !== last.optimizerPtr || plan.capacity !== last.capacity) return null;
+    if (!allFinite(x) || !allFinite(target)) return null;
+    return this.runPlainStep(last, x, target);
+  }
+
+  /** Writes x and target into the plan's input and target buffers and runs the step staged there. */
+  private runPlainStep(staged: RepeatStep, x: Float32Array, target: Float32Array): number {
     const heap = heapF32();
-    writeShort(heap, plan.input >>> 2, x);
-    writeShort(heap, plan.target >>> 2, target);
-    const status = getCore().networkTrainStep(step);
+    writeShort(heap, staged.inputAt, x);
+    writeShort(heap, staged.targetAt, target);
+    const status = getCore().networkTrainStep(staged.step);
+    const batch = x.length / this.inFeatures;
     this.heldBatch = batch;
     if (status !== STATUS_OK) {
-      throwForStatus(status, loss, kernel, this.outFeatures, '', () => readF32(plan.output, batch * this.outFeatures));
+      throwForStatus(status, staged.loss, staged.kernel, this.outFeatures, '', () =>
+        readF32(this.plan!.output, batch * this.outFeatures),
+      );
     }
     return readResultLoss();
   }

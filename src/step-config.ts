@@ -4,6 +4,7 @@
 import { type Ptr, WasmBlock } from './core.js';
 import { type LossKernel, structBytes, writeStruct } from './kernel.js';
 import { type Loss } from './losses.js';
+import { type Optimizer } from './optimizers.js';
 import { type Plan } from './plan.js';
 
 /** Where the LossConfig starts in the block, after the StepConfig. */
@@ -18,14 +19,33 @@ interface Key {
   batch: number;
 }
 
+/** What a plain trainStep staged (Network.plainTrainStep), so that the next call with the same loss, optimizer
+ *  and sizes can skip straight to writing its data: valid while the config it used is not rewritten and the
+ *  plan's buffers have not moved (`capacity` unchanged). */
+export interface RepeatStep {
+  readonly loss: Loss;
+  readonly kernel: LossKernel;
+  readonly optimizer: Optimizer;
+  readonly optimizerPtr: Ptr;
+  readonly capacity: number;
+  readonly inputs: number;
+  readonly targets: number;
+  readonly inputAt: number;
+  readonly targetAt: number;
+  readonly step: Ptr;
+}
+
 export class StepConfigs {
   private block: WasmBlock | null = null;
   private key: Key = { loss: null, kernel: null, optimizer: 0, plan: 0, target: 0, batch: 0 };
+  /** The last plain step, if nothing has been rewritten since (config() drops it when it rewrites). */
+  repeat: RepeatStep | null = null;
 
   /** The StepConfig for one training step of `batch` rows with their targets at `target`. */
   config(plan: Plan, loss: Loss, kernel: LossKernel, optimizer: Ptr, target: Ptr, batch: number, owner: object): Ptr {
     const key = this.key;
     if (key.loss !== loss || key.kernel !== kernel || !this.block) {
+      this.repeat = null;
       this.writeLoss(loss, kernel, owner);
       key.loss = loss;
       key.kernel = kernel;
@@ -33,6 +53,7 @@ export class StepConfigs {
     }
     if (key.optimizer !== optimizer || key.plan !== plan.ptr || key.target !== target || key.batch !== batch) {
       const block = this.block!;
+      this.repeat = null;
       writeStruct('StepConfig', block.ptr, {
         plan: plan.ptr,
         loss: block.ptr + LOSS_OFFSET,
@@ -64,6 +85,7 @@ export class StepConfigs {
   }
 
   dispose(): void {
+    this.repeat = null;
     this.block?.free();
     this.block = null;
   }

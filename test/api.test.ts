@@ -184,6 +184,62 @@ describe('forward, backward and trainStep', () => {
     expect(optFused.stepCount).toBe(5);
   });
 
+  it('a trainStep repeated with the same loss and optimizer stays the general path, bit for bit, through every change between calls', () => {
+    // Float32Array calls repeat what the last one staged (Network.repeatPlainStep); number[] calls take the
+    // general path. Each change below must make the repeat stage again, or it would train on stale buffers.
+    const build = () => new Network([new Linear(3, 5), new Tanh(), new Linear(5, 2)], { seed: 4 });
+    const fast = build(),
+      general = build();
+    const sgd = (net: Network) => new SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
+    let optFast = sgd(fast),
+      optGeneral = sgd(general);
+    let loss = new MSELoss();
+    const random = ref.testRandom(9);
+    const step = (rows: number, times = 2) => {
+      for (let t = 0; t < times; t++) {
+        const x = Float32Array.from(ref.randomArray(random, rows * 3)),
+          y = Float32Array.from(ref.randomArray(random, rows * 2));
+        expect(fast.trainStep(x, y, loss, optFast)).toBe(general.trainStep(Array.from(x), Array.from(y), loss, optGeneral));
+        expect(snapshot(fast, optFast)).toEqual(snapshot(general, optGeneral));
+      }
+    };
+    step(1, 3);
+    step(4); // another batch size
+    step(1);
+    for (const net of [fast, general]) net.forward(ref.randomArray(random, 20 * 3)); // the batch buffers move
+    step(1);
+    const wasmBytes = memoryStats().wasmBytes;
+    const big = new Network([new Linear(Math.ceil(wasmBytes / 8192) + 1, 1024)]); // weights and gradients: more than the memory holds
+    expect(memoryStats().wasmBytes).toBeGreaterThan(wasmBytes);
+    step(1);
+    big.dispose();
+    const rows = [[0.5, -1, 2]];
+    expect(fast.trainStep(rows, [[1, 0]], loss, optFast)).toBe(general.trainStep(rows, [[1, 0]], loss, optGeneral)); // the config is rewritten
+    step(1);
+    optFast.lr = optGeneral.lr = 0.05;
+    step(1);
+    [optFast, optGeneral] = [sgd(fast), sgd(general)]; // new optimizers, new state
+    step(1);
+    loss = new MSELoss({ reduction: 'sum' });
+    step(1);
+    const before = snapshot(fast, optFast);
+    expect(() => fast.trainStep(Float32Array.of(NaN, 0, 0), Float32Array.of(0, 0), loss, optFast)).toThrow(BackpropError);
+    expect(snapshot(fast, optFast)).toEqual(before);
+    step(1);
+    optFast.dispose();
+    expect(() => fast.trainStep(Float32Array.of(0, 0, 0), Float32Array.of(0, 0), loss, optFast)).toThrow(
+      expect.objectContaining({ code: 'DISPOSED' }),
+    );
+    expect(snapshot(fast)).toEqual(snapshot(general));
+    [optFast, optGeneral] = [sgd(fast), sgd(general)];
+    step(1);
+    fast.dispose(); // with the loss and optimizer of the last step
+    expect(() => fast.trainStep(Float32Array.of(0, 0, 0), Float32Array.of(0, 0), loss, optFast)).toThrow(
+      expect.objectContaining({ code: 'DISPOSED' }),
+    );
+    general.dispose();
+  });
+
   it('MSELoss has mean and sum reductions', () => {
     const mean = new MSELoss(),
       sum = new MSELoss({ reduction: 'sum' });

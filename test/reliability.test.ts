@@ -32,7 +32,7 @@ const rowsOf = (width: number) =>
   fc.integer({ min: 1, max: 5 }).chain((batch) => fc.array(finite, { minLength: batch * width, maxLength: batch * width }));
 
 type Op =
-  | { kind: 'train'; x: number[]; y: number[] }
+  | { kind: 'train'; x: number[]; y: number[]; typed: boolean }
   | { kind: 'forward'; x: number[] }
   | { kind: 'zeroGrad' }
   | { kind: 'step' }
@@ -42,8 +42,8 @@ type Op =
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   rowsOf(IN).chain((x) =>
     fc
-      .array(finite, { minLength: (x.length / IN) * OUT, maxLength: (x.length / IN) * OUT })
-      .map((y) => ({ kind: 'train' as const, x, y })),
+      .tuple(fc.array(finite, { minLength: (x.length / IN) * OUT, maxLength: (x.length / IN) * OUT }), fc.boolean())
+      .map(([y, typed]) => ({ kind: 'train' as const, x, y, typed })),
   ),
   rowsOf(IN).map((x) => ({ kind: 'forward' as const, x })),
   fc.constant({ kind: 'zeroGrad' as const }),
@@ -51,7 +51,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.double({ min: 1e-4, max: 0.2, noNaN: true }).map((lr) => ({ kind: 'setLr' as const, lr })),
   fc.record({
     kind: fc.constant('bad' as const),
-    call: fc.integer({ min: 0, max: 9 }),
+    call: fc.integer({ min: 0, max: 10 }),
     value: fc.constantFrom(NaN, Infinity, -Infinity, 1e39),
   }),
 );
@@ -65,9 +65,8 @@ function stateBytes(net: Network, opt: SGD): number[] {
   ];
 }
 
-/** Bad calls: each must throw our error and change nothing. */
-function badCall(net: Network, opt: SGD, call: number, value: number): () => unknown {
-  const mse = new MSELoss();
+/** Bad calls: each must throw our error and change nothing (`mse`: the loss of the sequence's typed steps). */
+function badCall(net: Network, opt: SGD, call: number, value: number, mse: MSELoss): () => unknown {
   const x = [0.5, value, 1],
     y = [1, 2];
   return [
@@ -83,6 +82,7 @@ function badCall(net: Network, opt: SGD, call: number, value: number): () => unk
     () => net.trainStep([0.5, 1, 1], y, {} as never, opt),
     () => net.fit([0.5, 1, 1], [value, 1], { loss: mse, optimizer: opt }),
     () => net.loadWeights(new Uint8Array([1, 2, 3])),
+    () => net.trainStep(Float32Array.of(0.5, value, 1), Float32Array.of(1, 2), mse, opt),
   ][call];
 }
 
@@ -95,6 +95,7 @@ describe('random API call sequences against a float64 model', () => {
         const net = new Network([new Linear(IN, 4), new Tanh(), new Linear(4, OUT)], { seed: 1 });
         const options = { lr: 0.05, momentum: withMomentum ? 0.9 : 0, weightDecay: withMomentum ? 0.01 : 0 };
         const opt = new SGD(net.parameters(), options);
+        const mse = new MSELoss();
         let lr = options.lr;
         try {
           for (const op of ops) {
@@ -121,7 +122,10 @@ describe('random API call sequences against a float64 model', () => {
               const grads = ref.backward(layers, acts, ref.mseGrad(acts.at(-1)!, op.y), batch);
               const flatGrads = [grads.weight[0]!, grads.bias[0]!, grads.weight[2]!, grads.bias[2]!];
               const expected = applySgd(flatGrads);
-              const loss = net.trainStep(op.x, op.y, new MSELoss(), opt);
+              // Float32Arrays with the sequence's one loss take the plain step and its repeats; arrays, the general path
+              const loss = op.typed
+                ? net.trainStep(Float32Array.from(op.x), Float32Array.from(op.y), mse, opt)
+                : net.trainStep(op.x, op.y, new MSELoss(), opt);
               expect(Math.abs(loss - ref.mse(acts.at(-1)!, op.y))).toBeLessThan(1e-4 * Math.max(1, loss));
               expectClose(
                 net.parameters().map((p) => p.data),
@@ -152,7 +156,7 @@ describe('random API call sequences against a float64 model', () => {
               const snapshot = stateBytes(net, opt);
               let error: unknown = null;
               try {
-                await badCall(net, opt, op.call, op.value)();
+                await badCall(net, opt, op.call, op.value, mse)();
               } catch (e) {
                 error = e;
               }
