@@ -312,15 +312,15 @@ export class Network {
       optimizer,
       optimizerPtr,
       capacity: plan.capacity,
+      batch,
       inputs: x.length,
       targets: target.length,
       inputAt: plan.input >>> 2,
       targetAt: plan.target >>> 2,
       step: this.steps.config(plan, loss, kernel, optimizerPtr, plan.target, batch, this),
     };
-    const result = this.runPlainStep(repeat, x, target);
-    this.steps.repeat = repeat; // after the step: one that threw is not repeated
-    return result;
+    this.steps.repeat = repeat;
+    return this.runPlainStep(repeat, x, target);
   }
 
   /** plainTrainStep again, with what it staged last time (StepConfigs.repeat), when the call is the same but
@@ -343,11 +343,10 @@ export class Network {
     writeShort(heap, staged.inputAt, x);
     writeShort(heap, staged.targetAt, target);
     const status = getCore().networkTrainStep(staged.step);
-    const batch = x.length / this.inFeatures;
-    this.heldBatch = batch;
+    this.heldBatch = staged.batch;
     if (status !== STATUS_OK) {
       throwForStatus(status, staged.loss, staged.kernel, this.outFeatures, '', () =>
-        readF32(this.plan!.output, batch * this.outFeatures),
+        readF32(this.plan!.output, staged.batch * this.outFeatures),
       );
     }
     return readResultLoss();

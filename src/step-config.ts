@@ -28,6 +28,7 @@ export interface RepeatStep {
   readonly optimizer: Optimizer;
   readonly optimizerPtr: Ptr;
   readonly capacity: number;
+  readonly batch: number;
   readonly inputs: number;
   readonly targets: number;
   readonly inputAt: number;
