@@ -10,5 +10,5 @@ export {
   layerActivationDerivative,
 } from "./network";
 export { resultPtr } from "./result";
-export { poolConfigure, poolScratchBytes, poolThreads, poolTakeFailure, poolMarkFailed, poolQuit, poolDieOnNextChunk, poolStats, poolSetAdaptive, workerLoop } from "./pool";
+export { poolConfigure, poolScratchBytes, poolThreads, poolTakeFailure, poolMarkFailed, poolQuit, poolDieOnNextChunk, poolStats, poolSetAdaptive, poolJudgedProducts, workerLoop } from "./pool";
 export { poolSetChunking } from "./linear";

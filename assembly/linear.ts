@@ -121,7 +121,7 @@ function forward(
   store<i32>(task + N, n); store<i32>(task + K, k); store<usize>(task + A, a); store<i32>(task + RS_A, k);
   store<usize>(task + B, b); store<i32>(task + LDB, k); store<usize>(task + BIAS, bias);
   store<i32>(task + ACTIVATION, rowwise ? NO_ACTIVATION : activation); store<usize>(task + PARAMS, params);
-  runParallel(forwardChunk, forwardWhole, chunkCount(n, width), flops(m, n, k));
+  runParallel(forwardChunk, forwardWhole, chunkCount(n, width), k);
   if (rowwise) activationForward(activation, params, c, d, m, n); // as gemmNTColumns does after whole rows
 }
 
@@ -138,7 +138,7 @@ function backward(
   const task = openTask(m, n, width, c, ldc, 0, accumulate);
   store<i32>(task + N, n); store<i32>(task + K, k); store<usize>(task + A, a); store<i32>(task + RS_A, rsA);
   store<i32>(task + CS_A, csA); store<usize>(task + B, b); store<i32>(task + LDB, ldb);
-  runParallel(backwardChunk, backwardWhole, chunkCount(full, width), flops(m, n, k));
+  runParallel(backwardChunk, backwardWhole, chunkCount(full, width), k);
 }
 
 export function linearForward(

@@ -78,14 +78,17 @@ let callerMayWait = true;
 let failAfterMs: f64 = 5000;
 let chunkMs: f64 = 0.5; // the caller's time per chunk (moving average): how long before it helps
 
-// Whether the pool pays, measured per product shape (keyed by its flops: a network repeats the same few
-// products every step): the time of its tasks on the pool and alone (every CONTROL_EVERY-th task of that
-// shape, and every task while backing off), moving averages. When a shape's pool time exceeds its time
+// Whether the pool pays, measured per product (a network repeats the same few products every step): the time
+// of its tasks on the pool and alone (every CONTROL_EVERY-th task of that product, and every task while backing
+// off), moving averages. A product is its chunk body and its M × N × K: a layer's forward and its dW have the
+// same flops, but keyed together their alone controls, every CONTROL_EVERY-th task of the slot, always fell on
+// the same one of the two while the pool's average mixed both, and a quiet machine backed off (six quiet W2
+// runs on 2 threads ran 36 to 650 of their 1,152 products alone). When a product's pool time exceeds its time
 // alone — another process keeps a core busy and workers lose their time slices — the caller works alone for
 // a while (BACKOFF_MIN_MS, four times longer while it goes on, up to BACKOFF_MAX_MS), then tries the pool again —
-// shape by shape: a product too small to pay on this machine does not send the others to one thread.
+// product by product: a product too small to pay on this machine does not send the others to one thread.
 const SHAPES: i32 = 16;
-const SHAPE_FLOPS = memory.data(SHAPES << 3, 64); // (caller-only tables)
+const SHAPE_KEYS = memory.data(SHAPES << 4, 64); // (caller-only tables) body, M, N (TASK_COLUMNS), K per slot
 const SHAPE_ALONE = memory.data(SHAPES << 3, 64);
 const SHAPE_POOL = memory.data(SHAPES << 3, 64);
 const SHAPE_TASKS = memory.data(SHAPES << 2, 64);
@@ -159,12 +162,21 @@ export function openTask(m: i32, columns: i32, width: i32, c: usize, ldc: i32, d
   return mean == 0 ? sample : mean + (sample - mean) * RATE_WEIGHT;
 }
 
-/** The table slot of a product of `flops` (a new or recycled one, zeroed, when it has none). */
-function shapeSlot(flops: f64): usize {
-  for (let i = 0; i < SHAPES; i++) if (load<f64>(SHAPE_FLOPS + (<usize>i << 3)) == flops) return <usize>i;
+/** The table slot of the product in TASK, of inner dimension k (a new or recycled one, zeroed, when it has
+ *  none). */
+function shapeSlot(k: i32): usize {
+  const body = load<i32>(TASK + TASK_FN), m = load<i32>(TASK + TASK_M), n = load<i32>(TASK + TASK_COLUMNS);
+  for (let i = 0; i < SHAPES; i++) {
+    const key = SHAPE_KEYS + (<usize>i << 4);
+    if (load<i32>(key) == body && load<i32>(key, 4) == m && load<i32>(key, 8) == n && load<i32>(key, 12) == k) return <usize>i;
+  }
   const i = <usize>nextShape;
   nextShape = (nextShape + 1) % SHAPES;
-  store<f64>(SHAPE_FLOPS + (i << 3), flops);
+  const key = SHAPE_KEYS + (i << 4);
+  store<i32>(key, body);
+  store<i32>(key, m, 4);
+  store<i32>(key, n, 8);
+  store<i32>(key, k, 12);
   store<f64>(SHAPE_ALONE + (i << 3), 0);
   store<f64>(SHAPE_POOL + (i << 3), 0);
   store<i32>(SHAPE_TASKS + (i << 2), 0);
@@ -174,9 +186,16 @@ function shapeSlot(flops: f64): usize {
   return i;
 }
 
-/** Runs the task in TASK (of `flops`) split in chunks 0..chunks−1 of `body` on the pool, or `whole` (the
- *  same product in one call: the same bits) on the caller when the pool does not pay. */
-export function runParallel(body: ChunkBody, whole: (task: usize) => void, chunks: i32, flops: f64): void {
+/** Tests: how many products the pool keeps timings for (slots in use, at most SHAPES). */
+export function poolJudgedProducts(): i32 {
+  let used = 0;
+  for (let i = 0; i < SHAPES; i++) if (load<i32>(SHAPE_KEYS + (<usize>i << 4), 4) != 0) used++; // M ≥ 1 in a used slot
+  return used;
+}
+
+/** Runs the task in TASK (a product of inner dimension k) split in chunks 0..chunks−1 of `body` on the pool,
+ *  or `whole` (the same product in one call: the same bits) on the caller when the pool does not pay. */
+export function runParallel(body: ChunkBody, whole: (task: usize) => void, chunks: i32, k: i32): void {
   if (!ASC_FEATURE_THREADS || poolThreads() == 1) {
     whole(TASK);
     return;
@@ -186,7 +205,7 @@ export function runParallel(body: ChunkBody, whole: (task: usize) => void, chunk
   atomic.store<u32>(SEQ, seq);
   const start = now();
   checkWorkers(start);
-  const slot = shapeSlot(flops);
+  const slot = shapeSlot(k);
   const tasks = load<i32>(SHAPE_TASKS + (slot << 2));
   store<i32>(SHAPE_TASKS + (slot << 2), tasks + 1);
   const alone = load<f64>(SHAPE_ALONE + (slot << 3));
