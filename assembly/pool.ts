@@ -78,21 +78,29 @@ let callerMayWait = true;
 let failAfterMs: f64 = 5000;
 let chunkMs: f64 = 0.5; // the caller's time per chunk (moving average): how long before it helps
 
-// Whether the pool pays, measured per product (a network repeats the same few products every step): the time
-// of its tasks on the pool and alone (every CONTROL_EVERY-th task of that product, and every task while backing
-// off), moving averages. A product is its chunk body and its M × N × K: a layer's forward and its dW have the
-// same flops, but keyed together their alone controls, every CONTROL_EVERY-th task of the slot, always fell on
-// the same one of the two while the pool's average mixed both, and a quiet machine backed off (six quiet W2
-// runs on 2 threads ran 36 to 650 of their 1,152 products alone). When a product's pool time exceeds its time
-// alone — another process keeps a core busy and workers lose their time slices — the caller works alone for
-// a while (BACKOFF_MIN_MS, four times longer while it goes on, up to BACKOFF_MAX_MS), then tries the pool again —
+// Whether the pool pays, measured per product (a network repeats the same few products every step). Its time
+// alone is a moving average over controls (every CONTROL_EVERY-th task of that product, and every task while
+// backing off); its time on the pool is judged in windows of SAMPLES_TO_JUDGE pooled tasks, as the window's
+// mean without its slowest task. One slow task is a worker woken from its sleep (tens to hundreds of µs after
+// an idle gap: between fit() epochs, after a back-off) and comes once per gap, not per task; in a moving
+// average it weighed a quarter and sent products of ~0.3 ms to one thread on a quiet machine (W2 on 2 threads,
+// a new network and fit() of one epoch per call as the bench runs it: more than 100 of a call's 512 products
+// ran alone in 8 of 18 calls, 3 of 18 when trimmed). A task slow because another process keeps a core busy
+// comes again and again, and the trimmed mean keeps it.
+// A product is its chunk body and its M × N × K: a layer's forward and its dW have the same flops, but keyed
+// together their alone controls, every CONTROL_EVERY-th task of the slot, always fell on the same one of the
+// two while the pool's average mixed both, and a quiet machine backed off (six quiet W2 runs on 2 threads ran
+// 36 to 650 of their 1,152 products alone). When a product's pool time exceeds its time alone — another
+// process keeps a core busy and workers lose their time slices — the caller works alone for a while
+// (BACKOFF_MIN_MS, four times longer while it goes on, up to BACKOFF_MAX_MS), then tries the pool again —
 // product by product: a product too small to pay on this machine does not send the others to one thread.
 const SHAPES: i32 = 16;
 const SHAPE_KEYS = memory.data(SHAPES << 4, 64); // (caller-only tables) body, M, N (TASK_COLUMNS), K per slot
 const SHAPE_ALONE = memory.data(SHAPES << 3, 64);
-const SHAPE_POOL = memory.data(SHAPES << 3, 64);
+const SHAPE_POOL_SUM = memory.data(SHAPES << 3, 64); // the window's pooled times: sum and slowest
+const SHAPE_POOL_MAX = memory.data(SHAPES << 3, 64);
 const SHAPE_TASKS = memory.data(SHAPES << 2, 64);
-const SHAPE_POOLED = memory.data(SHAPES << 2, 64); // pool tasks since the last judgement reset
+const SHAPE_POOLED = memory.data(SHAPES << 2, 64); // pooled tasks in the window
 const SAMPLES_TO_JUDGE: i32 = 6;
 const SHAPE_UNTIL = memory.data(SHAPES << 3, 64); // alone until then
 const SHAPE_BACKOFF = memory.data(SHAPES << 3, 64); // the last back-off, ms
@@ -102,7 +110,7 @@ let adaptive = true;
 const CONTROL_EVERY: i32 = 32;
 const BACKOFF_MIN_MS: f64 = 50;
 const BACKOFF_MAX_MS: f64 = 2000;
-/** Weight of a new task in the moving averages. */
+/** Weight of a new task in the moving averages (the time alone, the caller's time per chunk). */
 const RATE_WEIGHT: f64 = 0.25;
 
 /** The embedder's clock (performance.now()): deadlines, help and the back-off. */
@@ -178,9 +186,8 @@ function shapeSlot(k: i32): usize {
   store<i32>(key, n, 8);
   store<i32>(key, k, 12);
   store<f64>(SHAPE_ALONE + (i << 3), 0);
-  store<f64>(SHAPE_POOL + (i << 3), 0);
   store<i32>(SHAPE_TASKS + (i << 2), 0);
-  store<i32>(SHAPE_POOLED + (i << 2), 0);
+  startWindow(i);
   store<f64>(SHAPE_UNTIL + (i << 3), 0);
   store<f64>(SHAPE_BACKOFF + (i << 3), 0);
   return i;
@@ -227,15 +234,29 @@ export function runParallel(body: ChunkBody, whole: (task: usize) => void, chunk
   runChunks(gen, seq);
   waitAndHelp(chunks, seq);
   atomic.add<i32>(STATS + 4, 1);
-  const pooled = average(load<f64>(SHAPE_POOL + (slot << 3)), now() - start);
-  store<f64>(SHAPE_POOL + (slot << 3), pooled);
+  const time = now() - start;
+  const sum = load<f64>(SHAPE_POOL_SUM + (slot << 3)) + time, slowest = max(load<f64>(SHAPE_POOL_MAX + (slot << 3)), time);
   const samples = load<i32>(SHAPE_POOLED + (slot << 2)) + 1;
-  store<i32>(SHAPE_POOLED + (slot << 2), samples);
-  if (samples >= SAMPLES_TO_JUDGE) judge(slot, pooled, alone);
+  if (samples < SAMPLES_TO_JUDGE) {
+    store<f64>(SHAPE_POOL_SUM + (slot << 3), sum);
+    store<f64>(SHAPE_POOL_MAX + (slot << 3), slowest);
+    store<i32>(SHAPE_POOLED + (slot << 2), samples);
+    return;
+  }
+  startWindow(slot);
+  judge(slot, (sum - slowest) / <f64>(samples - 1), alone);
 }
 
-/** Keeps the pool for this shape while it beats one thread, else sends the shape to one thread for a while.
- *  (Demanding a clear win — 0.8 of the time alone — measured worse on both a quiet and a busy machine.) */
+/** Empties the slot's window of pooled times. */
+function startWindow(slot: usize): void {
+  store<f64>(SHAPE_POOL_SUM + (slot << 3), 0);
+  store<f64>(SHAPE_POOL_MAX + (slot << 3), 0);
+  store<i32>(SHAPE_POOLED + (slot << 2), 0);
+}
+
+/** Keeps the pool for this product while it beats one thread (`pooled`: the window's trimmed mean), else sends
+ *  the product to one thread for a while. (Demanding a clear win — 0.8 or 0.85 of the time alone — measured
+ *  worse on a quiet machine: W2 backed off in some runs, 14–18 % slower.) */
 function judge(slot: usize, pooled: f64, alone: f64): void {
   const backoff = SHAPE_BACKOFF + (slot << 3);
   if (pooled <= alone) {
@@ -246,8 +267,6 @@ function judge(slot: usize, pooled: f64, alone: f64): void {
   store<f64>(backoff, ms);
   store<f64>(SHAPE_UNTIL + (slot << 3), now() + ms);
   atomic.store<i32>(PARK, 1); // the workers sleep at once: their spinning would take the caller's core
-  store<f64>(SHAPE_POOL + (slot << 3), 0); // judged afresh after it
-  store<i32>(SHAPE_POOLED + (slot << 2), 0);
 }
 
 /** Moves chunk `c` of task `seq` from open to committing: true for the one thread that may write it. */
