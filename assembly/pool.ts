@@ -82,11 +82,11 @@ let chunkMs: f64 = 0.5; // the caller's time per chunk (moving average): how lon
 // alone is a moving average over controls (every CONTROL_EVERY-th task of that product, and every task while
 // backing off); its time on the pool is judged in windows of SAMPLES_TO_JUDGE pooled tasks, as the window's
 // mean without its slowest task. One slow task is a worker woken from its sleep (tens to hundreds of µs after
-// an idle gap: between fit() epochs, after a back-off) and comes once per gap, not per task; in a moving
-// average it weighed a quarter and sent products of ~0.3 ms to one thread on a quiet machine (W2 on 2 threads,
-// a new network and fit() of one epoch per call as the bench runs it: more than 100 of a call's 512 products
-// ran alone in 8 of 18 calls, 3 of 18 when trimmed). A task slow because another process keeps a core busy
-// comes again and again, and the trimmed mean keeps it.
+// an idle gap: between fit() or trainStep() calls, after a back-off) and comes once per gap, not per task. In
+// a moving average it weighed a quarter and sent products of ~0.3 ms to one thread on a quiet machine (W2 on
+// 2 threads, a new network and fit() of one epoch per call as the bench runs it: more than 100 of a call's
+// 512 products ran alone in 8 of 18 calls, 3 of 18 when trimmed). A task slow because another process keeps a
+// core busy comes again and again, and the trimmed mean keeps it.
 // A product is its chunk body and its M × N × K: a layer's forward and its dW have the same flops, but keyed
 // together their alone controls, every CONTROL_EVERY-th task of the slot, always fell on the same one of the
 // two while the pool's average mixed both, and a quiet machine backed off (six quiet W2 runs on 2 threads ran
@@ -255,8 +255,8 @@ function startWindow(slot: usize): void {
 }
 
 /** Keeps the pool for this product while it beats one thread (`pooled`: the window's trimmed mean), else sends
- *  the product to one thread for a while. (Demanding a clear win — 0.8 or 0.85 of the time alone — measured
- *  worse on a quiet machine: W2 backed off in some runs, 14–18 % slower.) */
+ *  the product to one thread for a while. (Demanding a clear win — 0.8 or 0.85 of the time alone, tried with
+ *  the moving average — left busy W2 as it was and made quiet W2 back off in some runs, 14–18 % slower.) */
 function judge(slot: usize, pooled: f64, alone: f64): void {
   const backoff = SHAPE_BACKOFF + (slot << 3);
   if (pooled <= alone) {
