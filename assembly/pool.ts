@@ -255,8 +255,9 @@ function startWindow(slot: usize): void {
 }
 
 /** Keeps the pool for this product while it beats one thread (`pooled`: the window's trimmed mean), else sends
- *  the product to one thread for a while. (Demanding a clear win — 0.8 or 0.85 of the time alone, tried with
- *  the moving average — left busy W2 as it was and made quiet W2 back off in some runs, 14–18 % slower.) */
+ *  the product to one thread for a while. (Demanding a clear win — 0.7 to 0.85 of the time alone, tried with
+ *  the moving average — gained nothing separable from the noise on a busy core, and at some settings sent
+ *  quiet W2's products to one thread.) */
 function judge(slot: usize, pooled: f64, alone: f64): void {
   const backoff = SHAPE_BACKOFF + (slot << 3);
   if (pooled <= alone) {
